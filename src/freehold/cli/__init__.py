@@ -1,0 +1,1 @@
+"""The ``freehold`` command: one module per command group."""

@@ -1,0 +1,66 @@
+"""What every command shares: ``--config``, ``--json`` and loading settings."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+import orjson
+
+from freehold.config import ConfigError, Settings, load_settings
+from freehold.config.defaults import default_settings
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def config_option(func: F) -> F:
+    return click.option(
+        "--config",
+        "config_path",
+        type=click.Path(dir_okay=False),
+        default=None,
+        help="Config file (YAML). Default: $FREEHOLD_CONFIG, else the zero-config defaults.",
+    )(func)
+
+
+def json_option(func: F) -> F:
+    return click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")(
+        func
+    )
+
+
+def load_config(config_path: str | None) -> Settings:
+    """Settings from ``--config``, ``$FREEHOLD_CONFIG`` or the defaults; exits 2 on problems."""
+    path = config_path or os.environ.get("FREEHOLD_CONFIG")
+    if not path:
+        return default_settings()
+    try:
+        return load_settings(path)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            click.echo(problem.render(exc.source), err=True)
+        raise SystemExit(2) from None
+
+
+def echo_json(data: Any) -> None:
+    click.echo(orjson.dumps(data, option=orjson.OPT_INDENT_2).decode())
+
+
+def echo_table(headers: list[str], rows: list[list[str]]) -> None:
+    """A plain, aligned text table (numbers right-aligned)."""
+    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h)
+              for i, h in enumerate(headers)]
+
+    def fmt(cells: list[str]) -> str:
+        out = []
+        for cell, width in zip(cells, widths, strict=True):
+            numeric = cell.replace(".", "", 1).replace("-", "", 1).replace(",", "").isdigit()
+            out.append(cell.rjust(width) if numeric else cell.ljust(width))
+        return "  ".join(out).rstrip()
+
+    click.echo(fmt(headers))
+    click.echo("  ".join("-" * w for w in widths))
+    for row in rows:
+        click.echo(fmt(row))

@@ -1,0 +1,117 @@
+"""The settings schema. Unknown keys are errors, so a typo never passes silently."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from typing import Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from freehold.core.money import Price
+
+_ENV_REF = re.compile(r"^env:([A-Za-z_][A-Za-z0-9_]*)$")
+_LEDGER_URL = re.compile(r"^(sqlite:///.+|sqlite:///:memory:|postgres(ql)?://.+)$")
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def resolve_secret(value: str | None, info: ValidationInfo) -> SecretStr | None:
+    """``env:NAME`` reads the environment given in the validation context; else the literal."""
+    if value is None:
+        return None
+    match = _ENV_REF.match(value)
+    if match is None:
+        return SecretStr(value)
+    env: dict[str, str] = (info.context or {}).get("env", {})
+    name = match.group(1)
+    if name not in env:
+        raise ValueError(f"environment variable {name} is not set")
+    return SecretStr(env[name])
+
+
+class ServerSettings(_Frozen):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=1, le=65535)
+    max_body_bytes: int = Field(default=4_000_000, ge=1024)
+    api_keys: tuple[SecretStr, ...] = ()
+    access_log: bool = False
+
+    @field_validator("api_keys", mode="before")
+    @classmethod
+    def _resolve_keys(cls, value: Any, info: ValidationInfo) -> Any:
+        if not isinstance(value, list):
+            return value
+        return tuple(resolve_secret(v, info) if isinstance(v, str) else v for v in value)
+
+
+class PriceSettings(_Frozen):
+    input_per_mtok: Decimal = Field(default=Decimal(0), ge=0)
+    output_per_mtok: Decimal = Field(default=Decimal(0), ge=0)
+
+    def to_price(self) -> Price:
+        return Price(self.input_per_mtok, self.output_per_mtok)
+
+
+class ModelSettings(_Frozen):
+    name: str = Field(min_length=1, pattern=r"^[^\s]+$")
+    backend: Literal["openai", "anthropic"]
+    base_url: str = Field(pattern=r"^https?://[^\s]+$")
+    api_key: SecretStr | None = None
+    upstream_model: str | None = None
+    locality: Literal["local", "remote"] = "remote"
+    jurisdiction: str | None = None
+    price: PriceSettings = PriceSettings()
+    timeout_s: float = Field(default=60.0, gt=0)
+    connect_timeout_s: float = Field(default=10.0, gt=0)
+    max_connections: int = Field(default=100, ge=1)
+    headers: dict[str, str] = Field(default_factory=dict)
+    default_max_tokens: int = Field(default=4096, ge=1)
+
+    @field_validator("api_key", mode="before")
+    @classmethod
+    def _resolve_key(cls, value: Any, info: ValidationInfo) -> Any:
+        return resolve_secret(value, info) if isinstance(value, str) else value
+
+    @property
+    def wire_model(self) -> str:
+        """The model name sent upstream."""
+        return self.upstream_model or self.name
+
+
+class Settings(_Frozen):
+    server: ServerSettings = ServerSettings()
+    ledger: str = Field(default="sqlite:///freehold-ledger.db")
+    models: tuple[ModelSettings, ...] = ()
+
+    @field_validator("ledger")
+    @classmethod
+    def _ledger_url(cls, value: str) -> str:
+        if not _LEDGER_URL.match(value):
+            raise ValueError("must be sqlite:///PATH or postgresql://USER@HOST:PORT/DB")
+        return value
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> Settings:
+        seen: dict[str, int] = {}
+        for index, model in enumerate(self.models):
+            if model.name in seen:
+                raise ValueError(
+                    f"models[{index}].name: duplicate model name {model.name!r} "
+                    f"(also models[{seen[model.name]}])"
+                )
+            seen[model.name] = index
+        return self
+
+    def model(self, name: str) -> ModelSettings | None:
+        return next((m for m in self.models if m.name == name), None)

@@ -1,0 +1,136 @@
+"""The error taxonomy. Every failure a client can see is one of these.
+
+Stages raise them; ``freehold.api.errors`` renders them once, as OpenAI-format JSON::
+
+    FreeholdError                    500 server_error
+    ├── InvalidRequest               400 invalid_request_error
+    │   ├── PayloadTooLarge          413 invalid_request_error / request_too_large
+    │   └── UnsupportedParameter     400 invalid_request_error / unsupported_parameter
+    ├── AuthenticationFailed         401 authentication_error / invalid_api_key
+    ├── NotFound                     404 invalid_request_error / not_found
+    │   └── ModelNotFound            404 invalid_request_error / model_not_found
+    ├── MethodNotAllowed             405 invalid_request_error / method_not_allowed
+    ├── ServiceUnavailable           503 server_error / service_unavailable
+    └── UpstreamError                502 upstream_error / bad_gateway
+        ├── UpstreamUnavailable      502 upstream_error / upstream_unavailable
+        ├── UpstreamTimeout          504 upstream_error / upstream_timeout
+        └── UpstreamRejected         the upstream's own 4xx status, type and message
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+
+class FreeholdError(Exception):
+    """Base of every client-visible failure: carries its HTTP status and OpenAI type/code."""
+
+    status: int = 500
+    type: str = "server_error"
+    code: str | None = "internal_error"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        param: str | None = None,
+        code: str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.param = param
+        if code is not None:
+            self.code = code
+        self.headers: dict[str, str] = dict(headers or {})
+
+    def to_dict(self) -> dict[str, object]:
+        """The OpenAI error object: ``{"error": {"message", "type", "param", "code"}}``."""
+        return {
+            "error": {
+                "message": self.message,
+                "type": self.type,
+                "param": self.param,
+                "code": self.code,
+            }
+        }
+
+
+class InvalidRequest(FreeholdError):
+    status = 400
+    type = "invalid_request_error"
+    code = "invalid_request"
+
+
+class PayloadTooLarge(InvalidRequest):
+    status = 413
+    code = "request_too_large"
+
+
+class UnsupportedParameter(InvalidRequest):
+    code = "unsupported_parameter"
+
+
+class AuthenticationFailed(FreeholdError):
+    status = 401
+    type = "authentication_error"
+    code = "invalid_api_key"
+
+
+class NotFound(FreeholdError):
+    status = 404
+    type = "invalid_request_error"
+    code = "not_found"
+
+
+class ModelNotFound(NotFound):
+    code = "model_not_found"
+
+
+class MethodNotAllowed(FreeholdError):
+    status = 405
+    type = "invalid_request_error"
+    code = "method_not_allowed"
+
+
+class ServiceUnavailable(FreeholdError):
+    status = 503
+    type = "server_error"
+    code = "service_unavailable"
+
+
+class UpstreamError(FreeholdError):
+    """The upstream answered with something unusable (5xx, malformed body, broken stream)."""
+
+    status = 502
+    type = "upstream_error"
+    code = "bad_gateway"
+
+
+class UpstreamUnavailable(UpstreamError):
+    code = "upstream_unavailable"
+
+
+class UpstreamTimeout(UpstreamError):
+    status = 504
+    code = "upstream_timeout"
+
+
+class UpstreamRejected(UpstreamError):
+    """The upstream refused the request with a 4xx: its status, type and message pass through."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int,
+        type: str | None = None,
+        param: str | None = None,
+        code: str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(message, param=param, code=code, headers=headers)
+        self.status = status
+        self.type = type or "invalid_request_error"
+        if code is None:
+            self.code = None

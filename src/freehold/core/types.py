@@ -1,0 +1,132 @@
+"""Request and result types shared by every stage.
+
+``ChatRequest`` validates the OpenAI chat-completions body strictly (no type coercion) and
+keeps unknown fields, so provider-specific parameters pass through untouched.
+Results and stream chunks stay OpenAI-format dicts: providers translate into that shape
+once, and the API relays it without re-modelling it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Role = Literal["system", "developer", "user", "assistant", "tool", "function"]
+
+
+class _Open(BaseModel):
+    model_config = ConfigDict(extra="allow", strict=True, frozen=False)
+
+
+class ToolCallFunction(_Open):
+    name: str
+    arguments: str
+
+
+class ToolCall(_Open):
+    id: str
+    type: Literal["function"] = "function"
+    function: ToolCallFunction
+
+
+class Message(_Open):
+    role: Role
+    content: str | list[dict[str, Any]] | None = None
+    name: str | None = None
+    tool_calls: list[ToolCall] | None = None
+    tool_call_id: str | None = None
+
+
+class FunctionDef(_Open):
+    name: str = Field(min_length=1, max_length=64)
+    description: str | None = None
+    parameters: dict[str, Any] | None = None
+
+
+class Tool(_Open):
+    type: Literal["function"]
+    function: FunctionDef
+
+
+class StreamOptions(_Open):
+    include_usage: bool = False
+
+
+class ChatRequest(_Open):
+    """The body of ``POST /v1/chat/completions``."""
+
+    model: str = Field(min_length=1)
+    messages: list[Message] = Field(min_length=1)
+    stream: bool = False
+    stream_options: StreamOptions | None = None
+    max_tokens: int | None = Field(default=None, ge=1)
+    max_completion_tokens: int | None = Field(default=None, ge=1)
+    temperature: float | None = Field(default=None, ge=0, le=2)
+    top_p: float | None = Field(default=None, ge=0, le=1)
+    n: int | None = Field(default=None, ge=1, le=128)
+    stop: str | list[str] | None = None
+    seed: int | None = None
+    tools: list[Tool] | None = None
+    tool_choice: str | dict[str, Any] | None = None
+    response_format: dict[str, Any] | None = None
+    user: str | None = None
+    metadata: dict[str, str] | None = None
+
+    @property
+    def include_usage(self) -> bool:
+        return self.stream_options is not None and self.stream_options.include_usage
+
+    @property
+    def output_cap(self) -> int | None:
+        """The client's cap on generated tokens, whichever of the two names it used."""
+        return self.max_completion_tokens or self.max_tokens
+
+    def wire(self) -> dict[str, Any]:
+        """The request as the client sent it (fields it set, unknown ones included)."""
+        return self.model_dump(exclude_unset=True)
+
+
+@dataclass(slots=True)
+class Usage:
+    prompt_tokens: int
+    completion_tokens: int
+    estimated: bool = False
+
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+    def to_dict(self) -> dict[str, int]:
+        return {
+            "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.completion_tokens,
+            "total_tokens": self.total_tokens,
+        }
+
+
+@dataclass(slots=True)
+class ChatResult:
+    """A whole answer: the OpenAI ``chat.completion`` object and its usage."""
+
+    body: dict[str, Any]
+    usage: Usage
+
+
+@dataclass(slots=True)
+class Chunk:
+    """One ``chat.completion.chunk`` object; ``usage`` is set on the chunk that reports it."""
+
+    data: dict[str, Any]
+    usage: Usage | None = None
+
+
+def usage_from_openai(raw: Any) -> Usage | None:
+    """Usage from an OpenAI-format ``usage`` object, or None when absent or malformed."""
+    if not isinstance(raw, dict):
+        return None
+    prompt, completion = raw.get("prompt_tokens"), raw.get("completion_tokens")
+    if not isinstance(prompt, int) or not isinstance(completion, int):
+        return None
+    return Usage(prompt, completion)

@@ -1,0 +1,79 @@
+"""The ledger's row and the small interface every store implements."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Protocol
+
+from freehold.core.money import format_usd
+
+#: Column order of exports (``freehold ledger export``).
+FIELDS = (
+    "id",
+    "ts",
+    "key_id",
+    "requested_model",
+    "served_model",
+    "prompt_tokens",
+    "completion_tokens",
+    "cost_usd",
+    "latency_ms",
+    "ttft_ms",
+    "status",
+    "error_type",
+    "route",
+    "usage_estimated",
+    "stream",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerRow:
+    """One request, answered or failed.
+
+    ``status`` is the HTTP status the request ended with (for a stream that failed after
+    its 200 header, the status of the error). ``ttft_ms`` is the time to the first content
+    chunk of a stream, and equals ``latency_ms`` for a non-streaming answer. ``cost_usd``
+    is exact to 1e-9 USD.
+    """
+
+    id: str
+    ts: datetime  # UTC, timezone-aware
+    key_id: str | None
+    requested_model: str | None
+    served_model: str | None
+    prompt_tokens: int
+    completion_tokens: int
+    cost_usd: Decimal
+    latency_ms: float
+    ttft_ms: float | None
+    status: int
+    error_type: str | None
+    route: str
+    usage_estimated: bool
+    stream: bool
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict: ISO-8601 timestamp, cost as fixed-point text."""
+        out = asdict(self)
+        out["ts"] = self.ts.isoformat()
+        out["cost_usd"] = format_usd(self.cost_usd)
+        return out
+
+
+class LedgerStore(Protocol):
+    """A database holding ledger rows. Methods are blocking; callers run them off the loop."""
+
+    def migrate(self) -> int:
+        """Bring the schema to the newest version; returns that version."""
+
+    def write(self, rows: Sequence[LedgerRow]) -> None:
+        """Insert rows in one transaction (all or none)."""
+
+    def rows(self, since: datetime | None = None) -> list[LedgerRow]:
+        """Every row (ts ≥ since), oldest first."""
+
+    def close(self) -> None: ...
