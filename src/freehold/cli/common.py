@@ -50,8 +50,9 @@ def echo_json(data: Any) -> None:
 
 def echo_table(headers: list[str], rows: list[list[str]]) -> None:
     """A plain, aligned text table (numbers right-aligned)."""
-    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h)
-              for i, h in enumerate(headers)]
+    widths = [
+        max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)
+    ]
 
     def fmt(cells: list[str]) -> str:
         out = []

@@ -28,6 +28,8 @@ class FreeholdError(Exception):
     status: int = 500
     type: str = "server_error"
     code: str | None = "internal_error"
+    #: freehold's own name for the failure, as the ledger records it (``error_type``).
+    kind: str = "internal_error"
 
     def __init__(
         self,
@@ -57,43 +59,51 @@ class FreeholdError(Exception):
 
 
 class InvalidRequest(FreeholdError):
+    kind = "invalid_request"
     status = 400
     type = "invalid_request_error"
     code = "invalid_request"
 
 
 class PayloadTooLarge(InvalidRequest):
+    kind = "request_too_large"
     status = 413
     code = "request_too_large"
 
 
 class UnsupportedParameter(InvalidRequest):
+    kind = "unsupported_parameter"
     code = "unsupported_parameter"
 
 
 class AuthenticationFailed(FreeholdError):
+    kind = "authentication_failed"
     status = 401
     type = "authentication_error"
     code = "invalid_api_key"
 
 
 class NotFound(FreeholdError):
+    kind = "not_found"
     status = 404
     type = "invalid_request_error"
     code = "not_found"
 
 
 class ModelNotFound(NotFound):
+    kind = "model_not_found"
     code = "model_not_found"
 
 
 class MethodNotAllowed(FreeholdError):
+    kind = "method_not_allowed"
     status = 405
     type = "invalid_request_error"
     code = "method_not_allowed"
 
 
 class ServiceUnavailable(FreeholdError):
+    kind = "service_unavailable"
     status = 503
     type = "server_error"
     code = "service_unavailable"
@@ -102,22 +112,27 @@ class ServiceUnavailable(FreeholdError):
 class UpstreamError(FreeholdError):
     """The upstream answered with something unusable (5xx, malformed body, broken stream)."""
 
+    kind = "upstream_error"
     status = 502
     type = "upstream_error"
-    code = "bad_gateway"
+    code: str | None = "bad_gateway"
 
 
 class UpstreamUnavailable(UpstreamError):
+    kind = "upstream_unavailable"
     code = "upstream_unavailable"
 
 
 class UpstreamTimeout(UpstreamError):
+    kind = "upstream_timeout"
     status = 504
     code = "upstream_timeout"
 
 
 class UpstreamRejected(UpstreamError):
     """The upstream refused the request with a 4xx: its status, type and message pass through."""
+
+    kind = "upstream_rejected"
 
     def __init__(
         self,

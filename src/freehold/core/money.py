@@ -24,7 +24,9 @@ class Price:
 
 def cost_usd(price: Price, prompt_tokens: int, completion_tokens: int) -> Decimal:
     """Tokens × prices, rounded half-even to 1e-9 USD."""
-    raw = (price.input_per_mtok * prompt_tokens + price.output_per_mtok * completion_tokens) / _PER_MTOK
+    raw = (
+        price.input_per_mtok * prompt_tokens + price.output_per_mtok * completion_tokens
+    ) / _PER_MTOK
     return raw.quantize(NANO, rounding=ROUND_HALF_EVEN)
 
 

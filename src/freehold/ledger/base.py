@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Protocol
 
@@ -62,6 +62,27 @@ class LedgerRow:
         out["ts"] = self.ts.isoformat()
         out["cost_usd"] = format_usd(self.cost_usd)
         return out
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> LedgerRow:
+        """The inverse of :meth:`to_json` (reads exports and spill files back)."""
+        values = {name: data[name] for name in FIELDS}
+        ts = datetime.fromisoformat(str(values["ts"]))
+        values["ts"] = ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)
+        values["cost_usd"] = Decimal(str(values["cost_usd"]))
+        return cls(**values)
+
+
+class LedgerError(Exception):
+    """A ledger store could not be opened, read or written."""
+
+
+class LedgerNotFound(LedgerError):
+    """Opened for reading only, and there is no ledger at that location yet."""
+
+    def __init__(self, location: str) -> None:
+        super().__init__(f"no ledger at {location} yet")
+        self.location = location
 
 
 class LedgerStore(Protocol):

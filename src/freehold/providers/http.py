@@ -4,7 +4,6 @@ SSE reading, and conversion of the HTTP library's errors into freehold's, once, 
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
@@ -53,7 +52,7 @@ def upstream_errors(upstream: str) -> Iterator[None]:
     """Convert the HTTP library's exceptions into freehold's taxonomy."""
     try:
         yield
-    except (TimeoutError, asyncio.TimeoutError, aiohttp.ServerTimeoutError):
+    except (TimeoutError, aiohttp.ServerTimeoutError):
         raise UpstreamTimeout(f"upstream {upstream!r} timed out") from None
     except aiohttp.ClientConnectorError as exc:
         raise UpstreamUnavailable(

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
+import aiohttp
+
 from freehold.config.schema import ModelSettings
 from freehold.core.types import ChatRequest, ChatResult, Chunk
 from freehold.providers import openai_wire as wire
@@ -24,14 +26,19 @@ class OpenAICompatProvider:
             self._headers["Authorization"] = f"Bearer {secret}"
         self._scrub = Scrubber([secret] if secret else [])
 
-    def _session(self):  # type: ignore[no-untyped-def]
+    def _session(self) -> aiohttp.ClientSession:
         return self._pool.session(self._settings.base_url, self._settings.max_connections)
 
     async def complete(self, request: ChatRequest) -> ChatResult:
         body = wire.request_body(request, self._settings.wire_model, stream=False)
         async with post(
-            self._session(), self._url, body, self._headers, self._timeouts,
-            streaming=False, upstream=self._upstream,
+            self._session(),
+            self._url,
+            body,
+            self._headers,
+            self._timeouts,
+            streaming=False,
+            upstream=self._upstream,
         ) as response:
             raw = await read_body(response, self._upstream)
             if response.status >= 400:
@@ -41,8 +48,13 @@ class OpenAICompatProvider:
     async def stream(self, request: ChatRequest) -> AsyncIterator[Chunk]:
         body = wire.request_body(request, self._settings.wire_model, stream=True)
         async with post(
-            self._session(), self._url, body, self._headers, self._timeouts,
-            streaming=True, upstream=self._upstream,
+            self._session(),
+            self._url,
+            body,
+            self._headers,
+            self._timeouts,
+            streaming=True,
+            upstream=self._upstream,
         ) as response:
             if response.status >= 400:
                 raw = await read_body(response, self._upstream)

@@ -42,13 +42,26 @@ def _tool_call(body: dict[str, Any], d: Directives) -> dict[str, Any]:
 
 def _usage(body: dict[str, Any], completion: int) -> dict[str, int]:
     prompt = _prompt_tokens(body)
-    return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
+    return {
+        "prompt_tokens": prompt,
+        "completion_tokens": completion,
+        "total_tokens": prompt + completion,
+    }
 
 
-def _error(status: int) -> Response:
+def _error(status: int, authorization: str) -> Response:
+    message = f"mock failure {status}"
+    if status == 401:  # like OpenAI, echo (part of) the key: the gateway must scrub it
+        message += f": incorrect API key provided: {authorization.removeprefix('Bearer ')}"
     return JSONResponse(
-        {"error": {"message": f"mock failure {status}", "type": "mock_error",
-                   "param": None, "code": f"mock_{status}"}},
+        {
+            "error": {
+                "message": message,
+                "type": "mock_error",
+                "param": None,
+                "code": f"mock_{status}",
+            }
+        },
         status_code=status,
     )
 
@@ -56,15 +69,20 @@ def _error(status: int) -> Response:
 def _completion(body: dict[str, Any], d: Directives, completion_id: str) -> dict[str, Any]:
     use_tool = d.tool and body.get("tools")
     if use_tool:
-        message: dict[str, Any] = {"role": "assistant", "content": None,
-                                   "tool_calls": [_tool_call(body, d)]}
+        message: dict[str, Any] = {
+            "role": "assistant",
+            "content": None,
+            "tool_calls": [_tool_call(body, d)],
+        }
         tokens, finish = 1, "tool_calls"
     else:
         words = d.reply_words()
         message = {"role": "assistant", "content": " ".join(words)}
         tokens, finish = len(words), "stop"
     out: dict[str, Any] = {
-        "id": completion_id, "object": "chat.completion", "created": 1700000000,
+        "id": completion_id,
+        "object": "chat.completion",
+        "created": 1700000000,
         "model": body.get("model"),
         "choices": [{"index": 0, "message": message, "finish_reason": finish, "logprobs": None}],
     }
@@ -78,8 +96,12 @@ def _sse(obj: Any) -> bytes:
 
 
 async def _stream(body: dict[str, Any], d: Directives, completion_id: str) -> AsyncIterator[bytes]:
-    base = {"id": completion_id, "object": "chat.completion.chunk", "created": 1700000000,
-            "model": body.get("model")}
+    base = {
+        "id": completion_id,
+        "object": "chat.completion.chunk",
+        "created": 1700000000,
+        "model": body.get("model"),
+    }
 
     def chunk(delta: dict[str, Any], finish: str | None = None) -> bytes:
         return _sse({**base, "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]})
@@ -88,8 +110,18 @@ async def _stream(body: dict[str, Any], d: Directives, completion_id: str) -> As
     if d.tool and body.get("tools"):
         call = _tool_call(body, d)
         args = call["function"]["arguments"]
-        yield chunk({"tool_calls": [{"index": 0, "id": call["id"], "type": "function",
-                                     "function": {"name": call["function"]["name"], "arguments": ""}}]})
+        yield chunk(
+            {
+                "tool_calls": [
+                    {
+                        "index": 0,
+                        "id": call["id"],
+                        "type": "function",
+                        "function": {"name": call["function"]["name"], "arguments": ""},
+                    }
+                ]
+            }
+        )
         half = len(args) // 2
         for piece in (args[:half], args[half:]):
             yield chunk({"tool_calls": [{"index": 0, "function": {"arguments": piece}}]})
@@ -118,13 +150,15 @@ async def chat_completions(request: Request) -> Response:
     if d.sleep_s:
         await asyncio.sleep(d.sleep_s)
     if d.status:
-        return _error(d.status)
+        return _error(d.status, request.headers.get("authorization", ""))
     if d.garbage:
         return Response(b"<html>not json", media_type="text/html")
     completion_id = f"chatcmpl-mock{next(_ids)}"
     if body.get("stream"):
         return StreamingResponse(_stream(body, d, completion_id), media_type="text/event-stream")
-    return Response(orjson.dumps(_completion(body, d, completion_id)), media_type="application/json")
+    return Response(
+        orjson.dumps(_completion(body, d, completion_id)), media_type="application/json"
+    )
 
 
 async def recorded(request: Request) -> Response:
@@ -134,9 +168,11 @@ async def recorded(request: Request) -> Response:
 
 
 def create_app() -> Starlette:
-    app = Starlette(routes=[
-        Route("/v1/chat/completions", chat_completions, methods=["POST"]),
-        Route("/_mock/requests", recorded, methods=["GET", "DELETE"]),
-    ])
+    app = Starlette(
+        routes=[
+            Route("/v1/chat/completions", chat_completions, methods=["POST"]),
+            Route("/_mock/requests", recorded, methods=["GET", "DELETE"]),
+        ]
+    )
     app.state.requests = []
     return app

@@ -1,0 +1,5 @@
+"""``python -m freehold`` runs the CLI."""
+
+from freehold.cli.main import main
+
+main()

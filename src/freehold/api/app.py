@@ -1,0 +1,74 @@
+"""``create_app(settings)``: the ASGI application. Nothing is built before it is called, and
+nothing that does I/O before the server starts it (lifespan)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.routing import Route
+
+from freehold.api import routes
+from freehold.api.errors import on_freehold_error, on_http_exception, on_unexpected
+from freehold.api.state import AppState
+from freehold.auth.static_keys import StaticKeys
+from freehold.config.defaults import freehold_home
+from freehold.config.schema import Settings
+from freehold.core.errors import FreeholdError
+from freehold.ledger import BatchedWriter, open_store
+from freehold.ledger.factory import sqlite_target, store_kind
+from freehold.pipeline.gateway import Gateway
+from freehold.providers.registry import ProviderRegistry
+
+log = logging.getLogger("freehold")
+
+
+def _spill_dir(settings: Settings) -> Path:
+    """Where rows that could not be written are kept: beside a SQLite ledger, else home."""
+    if store_kind(settings.ledger) == "sqlite":
+        target = sqlite_target(settings.ledger)
+        if isinstance(target, Path):
+            return target.parent
+    return freehold_home()
+
+
+def create_app(settings: Settings) -> Starlette:
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        store = open_store(settings.ledger)
+        await asyncio.to_thread(store.migrate)
+        writer = BatchedWriter(store, spill_dir=_spill_dir(settings))
+        writer.start()
+        providers = ProviderRegistry(settings.models)
+        keys = StaticKeys(k.get_secret_value() for k in settings.server.api_keys)
+        app.state.freehold = AppState(settings, Gateway(providers, writer, keys))
+        if not settings.models:
+            log.warning(
+                "no models configured: add one to a config file (see README) and run "
+                "`freehold serve --config FILE`, or download one with `freehold pull NAME`"
+            )
+        try:
+            yield
+        finally:
+            await providers.aclose()
+            await asyncio.to_thread(writer.close)
+            await asyncio.to_thread(store.close)
+
+    return Starlette(
+        routes=[
+            Route("/v1/chat/completions", routes.chat_completions, methods=["POST"]),
+            Route("/v1/models", routes.list_models, methods=["GET"]),
+            Route("/health", routes.health, methods=["GET"]),
+        ],
+        exception_handlers={
+            FreeholdError: on_freehold_error,
+            HTTPException: on_http_exception,
+            Exception: on_unexpected,
+        },
+        lifespan=lifespan,
+    )

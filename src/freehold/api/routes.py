@@ -1,0 +1,89 @@
+"""The OpenAI-compatible routes: chat completions, models, health."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+
+from freehold.api import sse
+from freehold.api.body import parse_chat_request, parse_json, read_limited
+from freehold.api.errors import error_response
+from freehold.api.state import AppState
+from freehold.core.errors import FreeholdError
+from freehold.core.money import format_usd
+from freehold.pipeline.context import RequestContext
+
+JSON = "application/json"
+
+
+def _state(request: Request) -> AppState:
+    state: AppState = request.app.state.freehold
+    return state
+
+
+def new_request_id() -> str:
+    return "req_" + secrets.token_hex(12)
+
+
+def _requested_model(data: Any) -> str | None:
+    model = data.get("model") if isinstance(data, dict) else None
+    return model[:200] if isinstance(model, str) else None
+
+
+async def chat_completions(request: Request) -> Response:
+    state = _state(request)
+    gateway = state.gateway
+    ctx = RequestContext(request_id=new_request_id(), key_id=None)
+    headers = {"x-freehold-request-id": ctx.request_id}
+    data: Any = None
+    try:
+        gateway.authenticate(ctx, request.headers.get("authorization"))
+        data = parse_json(await read_limited(request, state.settings.server.max_body_bytes))
+        chat = parse_chat_request(data)
+    except FreeholdError as error:
+        ctx.requested_model = _requested_model(data)
+        gateway.reject(ctx, error)
+        return error_response(error, headers)
+
+    try:
+        if chat.stream:
+            chunks = await gateway.open_stream(ctx, chat)
+        else:
+            result = await gateway.handle(ctx, chat)
+    except FreeholdError as error:
+        if ctx.served_model:
+            headers["x-freehold-model"] = ctx.served_model
+        return error_response(error, headers)
+
+    headers["x-freehold-model"] = ctx.served_model or ""
+    if chat.stream:
+        headers["cache-control"] = "no-cache"
+        return StreamingResponse(
+            sse.encode(chunks), media_type="text/event-stream", headers=headers
+        )
+    headers["x-freehold-cost-usd"] = format_usd(ctx.cost)
+    return Response(orjson.dumps(result.body), media_type=JSON, headers=headers)
+
+
+async def list_models(request: Request) -> Response:
+    state = _state(request)
+    ctx = RequestContext(request_id=new_request_id(), key_id=None)
+    try:
+        state.gateway.authenticate(ctx, request.headers.get("authorization"))
+    except FreeholdError as error:
+        return error_response(error)
+    data = [
+        {"id": m.name, "object": "model", "created": 0, "owned_by": m.backend}
+        for m in state.settings.models
+    ]
+    return Response(orjson.dumps({"object": "list", "data": data}), media_type=JSON)
+
+
+async def health(request: Request) -> Response:
+    state = _state(request)
+    body = {"status": "ok", "models": len(state.settings.models)}
+    return Response(orjson.dumps(body), media_type=JSON)

@@ -1,0 +1,14 @@
+"""What the routes need from the running app, built once at start."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from freehold.config.schema import Settings
+from freehold.pipeline.gateway import Gateway
+
+
+@dataclass(frozen=True, slots=True)
+class AppState:
+    settings: Settings
+    gateway: Gateway

@@ -1,0 +1,31 @@
+"""The ``freehold`` command group."""
+
+from __future__ import annotations
+
+import click
+
+from freehold import __version__
+from freehold.cli.check_config import check_config
+from freehold.cli.ledger import ledger
+from freehold.cli.models import models
+from freehold.cli.serve import serve
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="freehold")
+def cli() -> None:
+    """freehold: a self-hosted, OpenAI-compatible LLM gateway.
+
+    Every command reads its config from --config, else $FREEHOLD_CONFIG, else the
+    zero-config defaults (SQLite ledger under $FREEHOLD_HOME, default ~/.freehold).
+    """
+
+
+cli.add_command(serve)
+cli.add_command(check_config)
+cli.add_command(models)
+cli.add_command(ledger)
+
+
+def main() -> None:
+    cli()

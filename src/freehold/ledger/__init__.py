@@ -1,0 +1,27 @@
+"""The ledger: one row per request, kept in SQLite (default) or PostgreSQL.
+
+``open_store(url)`` picks the store from the settings URL; ``BatchedWriter`` takes rows off
+the request path and writes them in batches; ``summarise`` totals rows for reports. The
+store modules themselves (and psycopg) are imported only when a URL asks for them.
+"""
+
+from freehold.ledger.base import FIELDS, LedgerError, LedgerNotFound, LedgerRow, LedgerStore
+from freehold.ledger.factory import describe, open_store
+from freehold.ledger.summary import ModelSummary, Summary, percentile, summarise
+from freehold.ledger.writer import BatchedWriter, WriterStats
+
+__all__ = [
+    "FIELDS",
+    "BatchedWriter",
+    "LedgerError",
+    "LedgerNotFound",
+    "LedgerRow",
+    "LedgerStore",
+    "ModelSummary",
+    "Summary",
+    "WriterStats",
+    "describe",
+    "open_store",
+    "percentile",
+    "summarise",
+]

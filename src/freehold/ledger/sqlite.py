@@ -1,0 +1,202 @@
+"""The embedded ledger store: one SQLite file in WAL mode.
+
+WAL lets ``freehold ledger`` read while the server writes; ``synchronous=NORMAL`` is durable
+across process crashes (a power loss may lose the last commits, never corrupt the file).
+One connection is shared by the writer thread and readers, guarded by a lock: SQLite admits
+one writer at a time anyway, and ``:memory:`` databases exist only inside one connection.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from freehold.core.money import from_nanousd, to_nanousd
+from freehold.ledger.base import LedgerError, LedgerNotFound, LedgerRow
+from freehold.ledger.migrations import (
+    COLUMNS,
+    LEDGER_TABLE,
+    migrate_sqlite,
+    sqlite_ts,
+    sqlite_version,
+)
+
+if TYPE_CHECKING:
+    from freehold.ledger.base import LedgerStore
+
+MEMORY = ":memory:"
+
+_INSERT = (
+    f"INSERT INTO {LEDGER_TABLE} ({', '.join(COLUMNS)}) "
+    f"VALUES ({', '.join('?' for _ in COLUMNS)}) ON CONFLICT (id) DO NOTHING"
+)
+_SELECT = f"SELECT {', '.join(COLUMNS)} FROM {LEDGER_TABLE}"
+
+
+def _params(row: LedgerRow) -> tuple[Any, ...]:
+    return (
+        row.id,
+        sqlite_ts(row.ts),
+        row.key_id,
+        row.requested_model,
+        row.served_model,
+        row.prompt_tokens,
+        row.completion_tokens,
+        to_nanousd(row.cost_usd),
+        float(row.latency_ms),
+        None if row.ttft_ms is None else float(row.ttft_ms),
+        row.status,
+        row.error_type,
+        row.route,
+        int(row.usage_estimated),
+        int(row.stream),
+    )
+
+
+def _row(record: Sequence[Any]) -> LedgerRow:
+    values = dict(zip(COLUMNS, record, strict=True))
+    return LedgerRow(
+        id=values["id"],
+        ts=datetime.fromisoformat(values["ts"]).astimezone(UTC),
+        key_id=values["key_id"],
+        requested_model=values["requested_model"],
+        served_model=values["served_model"],
+        prompt_tokens=values["prompt_tokens"],
+        completion_tokens=values["completion_tokens"],
+        cost_usd=from_nanousd(values["cost_nusd"]),
+        latency_ms=values["latency_ms"],
+        ttft_ms=values["ttft_ms"],
+        status=values["status"],
+        error_type=values["error_type"],
+        route=values["route"],
+        usage_estimated=bool(values["usage_estimated"]),
+        stream=bool(values["stream"]),
+    )
+
+
+def _connect(path: str | Path, *, create: bool, timeout_s: float) -> sqlite3.Connection:
+    """Open (and, when ``create``, make) the database; never creates a file otherwise."""
+    if str(path) == MEMORY:
+        target: str | Path = MEMORY
+        uri = False
+    else:
+        file = Path(path).expanduser()
+        if create:
+            file.parent.mkdir(parents=True, exist_ok=True)
+            target, uri = file, False
+        elif not file.is_file():
+            raise LedgerNotFound(str(file))
+        else:
+            target, uri = file.resolve().as_uri() + "?mode=rw", True
+    try:
+        return sqlite3.connect(
+            target, timeout=timeout_s, isolation_level=None, check_same_thread=False, uri=uri
+        )
+    except sqlite3.Error as exc:
+        raise LedgerError(f"cannot open the SQLite ledger {path}: {exc}") from exc
+
+
+class SqliteStore:
+    """A :class:`~freehold.ledger.base.LedgerStore` in one SQLite file (or ``:memory:``).
+
+    ``create=False`` opens an existing file only, raising
+    :class:`~freehold.ledger.base.LedgerNotFound` instead of creating an empty one.
+    """
+
+    def __init__(
+        self, path: str | Path, *, create: bool = True, busy_timeout_s: float = 10.0
+    ) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+        conn = _connect(path, create=create, timeout_s=busy_timeout_s)
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_s * 1000)}")
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+        except sqlite3.Error as exc:
+            conn.close()
+            raise LedgerError(f"cannot open the SQLite ledger {path}: {exc}") from exc
+        self._conn: sqlite3.Connection | None = conn
+
+    @contextmanager
+    def _connection(self) -> Iterator[sqlite3.Connection]:
+        """The connection, held exclusively; SQLite errors become LedgerError."""
+        with self._lock:
+            if self._conn is None:
+                raise LedgerError(f"the SQLite ledger {self.path} is closed")
+            try:
+                yield self._conn
+            except sqlite3.Error as exc:
+                raise LedgerError(f"SQLite ledger {self.path}: {exc}") from exc
+
+    def migrate(self) -> int:
+        with self._connection() as conn:
+            return migrate_sqlite(conn)
+
+    def schema_version(self) -> int:
+        """The schema version recorded in the file; 0 when it was never migrated."""
+        with self._connection() as conn:
+            return sqlite_version(conn)
+
+    def journal_mode(self) -> str:
+        """``wal`` for a file (``memory`` for ``:memory:``)."""
+        with self._connection() as conn:
+            return str(conn.execute("PRAGMA journal_mode").fetchone()[0])
+
+    def write(self, rows: Sequence[LedgerRow]) -> None:
+        """Insert ``rows`` in one transaction; a row whose id is already stored is skipped,
+        so a batch retried after an uncertain failure is never counted twice."""
+        if not rows:
+            return
+        params = [_params(row) for row in rows]
+        with self._connection() as conn:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                conn.executemany(_INSERT, params)
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+
+    def rows(self, since: datetime | None = None) -> list[LedgerRow]:
+        """Rows with ``ts >= since``, oldest first; none when the file was never migrated."""
+        with self._connection() as conn:
+            if sqlite_version(conn) == 0:
+                return []
+            if since is None:
+                records = conn.execute(f"{_SELECT} ORDER BY ts, id").fetchall()
+            else:
+                records = conn.execute(
+                    f"{_SELECT} WHERE ts >= ? ORDER BY ts, id", (sqlite_ts(since),)
+                ).fetchall()
+        return [_row(record) for record in records]
+
+    def close(self) -> None:
+        """Close the connection; closing twice is harmless."""
+        with self._lock:
+            conn, self._conn = self._conn, None
+        if conn is not None:
+            conn.close()
+
+    def __enter__(self) -> SqliteStore:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+if TYPE_CHECKING:
+
+    def _is_a_store(store: SqliteStore) -> LedgerStore:
+        return store

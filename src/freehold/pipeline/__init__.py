@@ -1,0 +1,1 @@
+"""The request path: ordered stages over a RequestContext, run by the Gateway."""

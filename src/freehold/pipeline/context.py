@@ -1,0 +1,38 @@
+"""RequestContext: everything one request accumulates on its way through the pipeline."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from freehold.core.errors import FreeholdError
+from freehold.core.money import ZERO
+from freehold.core.types import ChatRequest, Usage
+
+
+@dataclass(slots=True)
+class RequestContext:
+    request_id: str
+    key_id: str | None
+    ts: datetime = field(default_factory=lambda: datetime.now(UTC))
+    started: float = field(default_factory=time.perf_counter)
+    request: ChatRequest | None = None
+    requested_model: str | None = None
+    served_model: str | None = None
+    route: str = ""
+    usage: Usage | None = None
+    cost: Decimal = ZERO
+    first_chunk_at: float | None = None
+    status: int = 200
+    error: FreeholdError | None = None
+    error_type: str | None = None
+
+    def elapsed_ms(self, at: float | None = None) -> float:
+        return ((at if at is not None else time.perf_counter()) - self.started) * 1000.0
+
+    def fail(self, error: FreeholdError) -> None:
+        self.error = error
+        self.status = error.status
+        self.error_type = error.kind

@@ -1,0 +1,183 @@
+"""The Gateway: the one orchestrator of a request, from resolved model to ledger row."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator
+from typing import Any, Protocol
+
+from freehold.auth.static_keys import StaticKeys
+from freehold.config.schema import ModelSettings
+from freehold.core.errors import FreeholdError, ModelNotFound
+from freehold.core.money import cost_usd
+from freehold.core.types import ChatRequest, ChatResult, Chunk
+from freehold.ledger.base import LedgerRow
+from freehold.pipeline.context import RequestContext
+from freehold.pipeline.tally import StreamTally
+from freehold.providers.base import Provider
+from freehold.providers.registry import ProviderRegistry
+
+log = logging.getLogger("freehold.gateway")
+
+#: Recorded for a stream whose client went away before the end (nginx's convention).
+CLIENT_CLOSED = 499
+
+
+class LedgerSink(Protocol):
+    def record(self, row: LedgerRow) -> None: ...
+
+
+class Gateway:
+    def __init__(self, providers: ProviderRegistry, ledger: LedgerSink, keys: StaticKeys) -> None:
+        self._providers = providers
+        self._ledger = ledger
+        self._keys = keys
+
+    # -- admission ----------------------------------------------------------------------
+    def authenticate(self, ctx: RequestContext, authorization: str | None) -> None:
+        ctx.key_id = self._keys.identify(authorization)
+
+    def reject(self, ctx: RequestContext, error: FreeholdError) -> None:
+        """Record a request refused before it reached a model (bad input, no key)."""
+        ctx.fail(error)
+        self.record(ctx)
+
+    # -- resolution ---------------------------------------------------------------------
+    def _resolve(self, ctx: RequestContext, request: ChatRequest) -> tuple[Provider, ModelSettings]:
+        provider = self._providers.get(request.model)
+        if provider is None:
+            raise ModelNotFound(self._unknown_model_message(request.model), param="model")
+        ctx.served_model = request.model
+        return provider, self._providers.settings(request.model)
+
+    def _unknown_model_message(self, name: str) -> str:
+        names = self._providers.names
+        if not names:
+            return (
+                f"The model {name!r} does not exist: no models are configured. Add one to a "
+                "config file (models: [...], see README) and start with `freehold serve "
+                "--config FILE`, or download a local model with `freehold pull NAME`."
+            )
+        return f"The model {name!r} does not exist. Available models: {', '.join(names)}."
+
+    # -- whole answers ------------------------------------------------------------------
+    async def handle(self, ctx: RequestContext, request: ChatRequest) -> ChatResult:
+        ctx.request, ctx.requested_model = request, request.model
+        try:
+            provider, settings = self._resolve(ctx, request)
+            result = await provider.complete(request)
+            ctx.usage = result.usage
+            ctx.cost = cost_usd(
+                settings.price.to_price(),
+                result.usage.prompt_tokens,
+                result.usage.completion_tokens,
+            )
+            ctx.first_chunk_at = time.perf_counter()
+            return result
+        except FreeholdError as error:
+            ctx.fail(error)
+            raise
+        except Exception:
+            log.exception("request %s failed inside freehold", ctx.request_id)
+            internal = FreeholdError("freehold failed to handle the request")
+            ctx.fail(internal)
+            raise internal from None
+        finally:
+            self.record(ctx)
+
+    # -- streams ------------------------------------------------------------------------
+    async def open_stream(
+        self, ctx: RequestContext, request: ChatRequest
+    ) -> AsyncIterator[dict[str, Any]]:
+        """Start a stream. Whatever fails before the first chunk raises here (and is recorded),
+        so the API can still answer with a proper status; later failures end the stream."""
+        ctx.request, ctx.requested_model = request, request.model
+        try:
+            provider, settings = self._resolve(ctx, request)
+            upstream = aiter(provider.stream(request))
+            first = await anext(upstream, None)
+        except FreeholdError as error:
+            ctx.fail(error)
+            self.record(ctx)
+            raise
+        except Exception:
+            log.exception("stream %s failed inside freehold", ctx.request_id)
+            internal = FreeholdError("freehold failed to handle the request")
+            ctx.fail(internal)
+            self.record(ctx)
+            raise internal from None
+        ctx.first_chunk_at = time.perf_counter()
+        return self._relay(ctx, request, settings, upstream, first)
+
+    async def _relay(
+        self,
+        ctx: RequestContext,
+        request: ChatRequest,
+        settings: ModelSettings,
+        upstream: AsyncIterator[Chunk],
+        chunk: Chunk | None,
+    ) -> AsyncIterator[dict[str, Any]]:
+        tally = StreamTally(request)
+        try:
+            while chunk is not None:
+                data = tally.observe(chunk)
+                if data is not None:
+                    yield data
+                chunk = await anext(upstream, None)
+            closing = tally.usage_chunk()
+            if closing is not None:
+                yield closing
+        except FreeholdError as error:
+            ctx.fail(error)
+            raise
+        except (asyncio.CancelledError, GeneratorExit):
+            ctx.status, ctx.error_type = CLIENT_CLOSED, "client_disconnected"
+            raise
+        except Exception:
+            log.exception("stream %s failed inside freehold", ctx.request_id)
+            internal = FreeholdError("freehold failed while relaying the stream")
+            ctx.fail(internal)
+            raise internal from None
+        finally:
+            await _close(upstream)
+            usage = tally.final_usage()
+            ctx.usage = usage
+            ctx.cost = cost_usd(
+                settings.price.to_price(), usage.prompt_tokens, usage.completion_tokens
+            )
+            self.record(ctx)
+
+    # -- ledger -------------------------------------------------------------------------
+    def record(self, ctx: RequestContext) -> None:
+        """Hand the request's row to the ledger (never blocks)."""
+        latency = ctx.elapsed_ms()
+        usage = ctx.usage
+        row = LedgerRow(
+            id=ctx.request_id,
+            ts=ctx.ts,
+            key_id=ctx.key_id,
+            requested_model=ctx.requested_model,
+            served_model=ctx.served_model,
+            prompt_tokens=usage.prompt_tokens if usage else 0,
+            completion_tokens=usage.completion_tokens if usage else 0,
+            cost_usd=ctx.cost,
+            latency_ms=round(latency, 3),
+            ttft_ms=round(ctx.elapsed_ms(ctx.first_chunk_at), 3) if ctx.first_chunk_at else None,
+            status=ctx.status,
+            error_type=ctx.error_type,
+            route=ctx.route,
+            usage_estimated=bool(usage and usage.estimated),
+            stream=bool(ctx.request and ctx.request.stream),
+        )
+        self._ledger.record(row)
+
+
+async def _close(upstream: AsyncIterator[Chunk]) -> None:
+    aclose = getattr(upstream, "aclose", None)
+    if aclose is not None:
+        try:
+            await aclose()
+        except Exception:  # closing a broken upstream must not mask the error
+            log.debug("closing the upstream stream failed", exc_info=True)

@@ -1,0 +1,80 @@
+"""open_store(): the store a URL names, imported lazily; describe() hides passwords."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from freehold.ledger import LedgerNotFound, describe, open_store
+from freehold.ledger.factory import sqlite_target, store_kind
+from freehold.ledger.sqlite import SqliteStore
+
+
+def test_sqlite_urls(tmp_path: Path) -> None:
+    store = open_store(f"sqlite:///{tmp_path / 'x' / 'ledger.db'}")
+    try:
+        assert isinstance(store, SqliteStore)
+        assert store.migrate() == 1
+    finally:
+        store.close()
+    assert (tmp_path / "x" / "ledger.db").is_file()
+    memory = open_store("sqlite:///:memory:")
+    try:
+        assert memory.migrate() == 1
+        assert memory.rows() == []
+    finally:
+        memory.close()
+
+
+def test_sqlite_paths() -> None:
+    assert sqlite_target("sqlite:///:memory:") == ":memory:"
+    assert sqlite_target("sqlite:///rel/ledger.db") == Path("rel/ledger.db")
+    assert sqlite_target("sqlite:////abs/ledger.db") == Path("/abs/ledger.db")
+    assert sqlite_target("sqlite:///~/l.db") == Path.home() / "l.db"
+
+
+def test_create_false_does_not_create(tmp_path: Path) -> None:
+    with pytest.raises(LedgerNotFound):
+        open_store(f"sqlite:///{tmp_path / 'missing.db'}", create=False)
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("url", ["mysql://x/y", "sqlite://rel.db", "sqlite:///", "ledger.db"])
+def test_unsupported_urls(url: str) -> None:
+    with pytest.raises(ValueError, match="unsupported ledger URL"):
+        store_kind(url)
+
+
+def test_scheme_kinds() -> None:
+    assert store_kind("postgres://h/db") == store_kind("postgresql://h/db") == "postgresql"
+    assert store_kind("sqlite:///:memory:") == "sqlite"
+
+
+def test_describe_hides_passwords() -> None:
+    assert describe("postgresql://u:secret@h:5432/db") == "postgresql://u:***@h:5432/db"
+    assert describe("postgres://h/db?password=secret&sslmode=require") == (
+        "postgres://h/db?password=***&sslmode=require"
+    )
+    assert describe("postgresql://u@h/db?options=-c%20x") == "postgresql://u@h/db?options=-c%20x"
+    assert describe("sqlite:////var/lib/ledger.db") == "/var/lib/ledger.db"
+
+
+def test_importing_the_package_loads_no_store_or_driver() -> None:
+    script = textwrap.dedent(
+        """
+        import sys
+        import freehold.ledger
+        import freehold.cli.ledger
+        loaded = [m for m in ("psycopg", "freehold.ledger.sqlite", "freehold.ledger.postgres")
+                  if m in sys.modules]
+        print(loaded)
+        """
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.strip() == "[]"
