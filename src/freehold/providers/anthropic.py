@@ -1,107 +1,66 @@
 """Anthropic's Messages API (``POST {base_url}/v1/messages``), spoken as OpenAI chat completions.
 
 ``base_url`` is the API root (``https://api.anthropic.com``); a root given with a trailing
-``/v1`` works too. The translation lives in ``anthropic_wire``; this module does the I/O.
+``/v1`` works too. Translation lives in ``anthropic_request`` and ``anthropic_response``;
+this module only wires it to the HTTP client.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
-
-import aiohttp
+from collections.abc import AsyncIterator
 
 from freehold.config.schema import ModelSettings
-from freehold.core.errors import FreeholdError, UpstreamError, UpstreamRejected
+from freehold.core.errors import UpstreamError
 from freehold.core.types import ChatRequest, ChatResult, Chunk
-from freehold.providers import anthropic_wire as wire
-from freehold.providers.http import ClientPool, Timeouts, post, read_body, sse_data
-from freehold.providers.scrub import Scrubber
-
-# Response headers worth relaying to the client with a refusal (when to try again).
-_RELAYED_HEADERS = ("retry-after",)
+from freehold.providers import anthropic_request, anthropic_response
+from freehold.providers.http import ClientPool, Timeouts
+from freehold.providers.upstream import Upstream
 
 
 class AnthropicProvider:
     def __init__(self, settings: ModelSettings, pool: ClientPool) -> None:
-        self._settings = settings
-        self._pool = pool
-        root = settings.base_url.rstrip("/").removesuffix("/v1")
-        self._url = root + "/v1/messages"
-        self._upstream = settings.name
-        self._timeouts = Timeouts(settings.connect_timeout_s, settings.timeout_s)
-        self._headers = {
+        self._model = settings.wire_model
+        self._default_max_tokens = settings.default_max_tokens
+        secret = settings.api_key.get_secret_value() if settings.api_key else None
+        headers = {
             "Content-Type": "application/json",
-            "anthropic-version": wire.ANTHROPIC_VERSION,
+            "anthropic-version": anthropic_request.ANTHROPIC_VERSION,
             **settings.headers,
         }
-        secret = settings.api_key.get_secret_value() if settings.api_key else None
         if secret:
-            self._headers["x-api-key"] = secret
-        self._scrub = Scrubber([secret] if secret else [])
-
-    def _session(self) -> aiohttp.ClientSession:
-        return self._pool.session(self._settings.base_url, self._settings.max_connections)
+            headers["x-api-key"] = secret
+        root = settings.base_url.rstrip("/").removesuffix("/v1")
+        self._upstream = Upstream(
+            name=settings.name,
+            url=root + "/v1/messages",
+            headers=headers,
+            secret=secret,
+            timeouts=Timeouts(settings.connect_timeout_s, settings.timeout_s),
+            session=lambda: pool.session(settings.base_url, settings.max_connections),
+            parse_error=anthropic_response.parse_error,
+        )
 
     def _body(self, request: ChatRequest, *, stream: bool) -> bytes:
-        model, default_max = self._settings.wire_model, self._settings.default_max_tokens
-        return wire.request_body(request, model, default_max, stream=stream)
-
-    @contextmanager
-    def _scrubbed(self) -> Iterator[None]:
-        """Whatever goes wrong, the API key never reaches an error message."""
-        try:
-            yield
-        except FreeholdError as error:
-            raise self._scrub.error(error) from None
-
-    async def _refusal(self, response: aiohttp.ClientResponse) -> FreeholdError:
-        raw = await read_body(response, self._upstream)
-        error = wire.parse_error(response.status, raw, self._upstream)
-        if isinstance(error, UpstreamRejected):
-            for name in _RELAYED_HEADERS:
-                if name in response.headers:
-                    error.headers[name] = response.headers[name]
-        return error
+        return anthropic_request.request_body(
+            request, self._model, self._default_max_tokens, stream=stream
+        )
 
     async def complete(self, request: ChatRequest) -> ChatResult:
-        body = self._body(request, stream=False)
-        with self._scrubbed():
-            async with post(
-                self._session(),
-                self._url,
-                body,
-                self._headers,
-                self._timeouts,
-                streaming=False,
-                upstream=self._upstream,
-            ) as response:
-                if response.status >= 400:
-                    raise await self._refusal(response)
-                raw = await read_body(response, self._upstream)
-            return wire.parse_message(raw, request, self._upstream)
+        raw = await self._upstream.post(self._body(request, stream=False))
+        with self._upstream.scrubbed():
+            return anthropic_response.parse_message(raw, request, self._upstream.name)
 
     async def stream(self, request: ChatRequest) -> AsyncIterator[Chunk]:
-        body = self._body(request, stream=True)
-        translator = wire.StreamTranslator(request, self._upstream)
-        with self._scrubbed():
-            async with post(
-                self._session(),
-                self._url,
-                body,
-                self._headers,
-                self._timeouts,
-                streaming=True,
-                upstream=self._upstream,
-            ) as response:
-                if response.status >= 400:
-                    raise await self._refusal(response)
-                async for payload in sse_data(response, self._upstream):
-                    for chunk in translator.feed(payload):
-                        yield chunk
-                    if translator.finished:
-                        return
-            raise UpstreamError(f"upstream {self._upstream!r} ended the stream before message_stop")
+        translator = anthropic_response.StreamTranslator(request, self._upstream.name)
+        with self._upstream.scrubbed():
+            async for payload in self._upstream.stream(self._body(request, stream=True)):
+                for chunk in translator.feed(payload):
+                    yield chunk
+                if translator.finished:
+                    return
+        raise UpstreamError(
+            f"upstream {self._upstream.name!r} ended the stream before message_stop"
+        )
 
     async def aclose(self) -> None:
         return None

@@ -10,6 +10,7 @@ import orjson
 from freehold.core.errors import FreeholdError, UpstreamError, UpstreamRejected
 from freehold.core.tokens import estimate_prompt_tokens, estimate_text_tokens
 from freehold.core.types import ChatRequest, ChatResult, Chunk, Usage, usage_from_openai
+from freehold.providers.wire_json import load_object
 
 
 def request_body(request: ChatRequest, upstream_model: str, *, stream: bool) -> bytes:
@@ -28,16 +29,6 @@ def request_body(request: ChatRequest, upstream_model: str, *, stream: bool) -> 
     return orjson.dumps(body)
 
 
-def _load_object(raw: bytes, upstream: str) -> dict[str, Any]:
-    try:
-        data = orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        raise UpstreamError(f"upstream {upstream!r} sent a body that is not JSON") from None
-    if not isinstance(data, dict):
-        raise UpstreamError(f"upstream {upstream!r} sent JSON that is not an object")
-    return data
-
-
 def _message_text(body: dict[str, Any]) -> str:
     parts = []
     for choice in body.get("choices") or ():
@@ -51,7 +42,7 @@ def _message_text(body: dict[str, Any]) -> str:
 
 def parse_completion(raw: bytes, request: ChatRequest, upstream: str) -> ChatResult:
     """A ``chat.completion`` body; usage estimated (and marked so) when the upstream sent none."""
-    body = _load_object(raw, upstream)
+    body = load_object(raw, upstream)
     if not isinstance(body.get("choices"), list):
         raise UpstreamError(f"upstream {upstream!r} sent an answer without choices")
     usage = usage_from_openai(body.get("usage"))
@@ -70,7 +61,7 @@ def parse_chunk(payload: bytes, upstream: str) -> Chunk | None:
     """One SSE data payload; None at ``[DONE]``. A mid-stream ``{"error": …}`` raises."""
     if payload == b"[DONE]":
         return None
-    data = _load_object(payload, upstream)
+    data = load_object(payload, upstream)
     if "error" in data and "choices" not in data:
         error = data["error"] if isinstance(data["error"], dict) else {}
         raise UpstreamError(f"upstream {upstream!r} failed mid-stream: {error.get('message', '')}")
