@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import openai
 import pytest
 import yaml
 
@@ -168,3 +169,21 @@ def start_gateway(
 @pytest.fixture
 def gateway(start_gateway: StartGateway) -> Gateway:
     return start_gateway()
+
+
+MakeClient = Callable[..., "openai.OpenAI"]
+
+
+@pytest.fixture
+def make_client() -> Iterator[MakeClient]:
+    """Real `openai` clients pointed at a gateway; closed after the test."""
+    clients: list[openai.OpenAI] = []
+
+    def make(gateway: Gateway, key: str = "client-key-1") -> openai.OpenAI:
+        client = openai.OpenAI(base_url=gateway.url + "/v1", api_key=key, max_retries=0, timeout=10)
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        client.close()

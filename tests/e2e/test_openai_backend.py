@@ -10,11 +10,7 @@ import pytest
 
 from freehold.testing.servers import ServerThread
 
-from .conftest import UPSTREAM_KEY, Gateway
-
-
-def client(gateway: Gateway, key: str = "client-key-1") -> openai.OpenAI:
-    return openai.OpenAI(base_url=gateway.url + "/v1", api_key=key, max_retries=0, timeout=10)
+from .conftest import UPSTREAM_KEY, Gateway, MakeClient
 
 
 def last_upstream_body(upstream: ServerThread) -> dict:
@@ -25,8 +21,10 @@ def last_upstream_headers(upstream: ServerThread) -> dict:
     return upstream._server.config.app.state.requests[-1]["headers"]  # type: ignore[attr-defined]
 
 
-def test_chat_whole_answer_headers_and_exact_ledger_row(gateway: Gateway) -> None:
-    raw = client(gateway).chat.completions.with_raw_response.create(
+def test_chat_whole_answer_headers_and_exact_ledger_row(
+    make_client: MakeClient, gateway: Gateway
+) -> None:
+    raw = make_client(gateway).chat.completions.with_raw_response.create(
         model="cloud-big", messages=[{"role": "user", "content": "hello there friend"}]
     )
     completion = raw.parse()
@@ -52,9 +50,9 @@ def test_chat_whole_answer_headers_and_exact_ledger_row(gateway: Gateway) -> Non
 
 
 def test_upstream_gets_its_own_key_and_model_name(
-    gateway: Gateway, openai_upstream: ServerThread
+    make_client: MakeClient, gateway: Gateway, openai_upstream: ServerThread
 ) -> None:
-    client(gateway).chat.completions.create(
+    make_client(gateway).chat.completions.create(
         model="cloud-big", messages=[{"role": "user", "content": "hi"}]
     )
     headers = last_upstream_headers(openai_upstream)
@@ -62,7 +60,9 @@ def test_upstream_gets_its_own_key_and_model_name(
     assert last_upstream_body(openai_upstream)["model"] == "gpt-4o"
 
 
-def test_parameters_pass_through(gateway: Gateway, openai_upstream: ServerThread) -> None:
+def test_parameters_pass_through(
+    make_client: MakeClient, gateway: Gateway, openai_upstream: ServerThread
+) -> None:
     tools = [
         {
             "type": "function",
@@ -73,7 +73,7 @@ def test_parameters_pass_through(gateway: Gateway, openai_upstream: ServerThread
             },
         }
     ]
-    client(gateway).chat.completions.create(
+    make_client(gateway).chat.completions.create(
         model="cloud-big",
         messages=[{"role": "system", "content": "be brief"}, {"role": "user", "content": "hi"}],
         temperature=0.2,
@@ -110,8 +110,8 @@ def test_parameters_pass_through(gateway: Gateway, openai_upstream: ServerThread
     }
 
 
-def test_stream_with_usage(gateway: Gateway) -> None:
-    raw = client(gateway).chat.completions.with_raw_response.create(
+def test_stream_with_usage(make_client: MakeClient, gateway: Gateway) -> None:
+    raw = make_client(gateway).chat.completions.with_raw_response.create(
         model="cloud-big",
         messages=[{"role": "user", "content": "one two three"}],
         stream=True,
@@ -135,9 +135,9 @@ def test_stream_with_usage(gateway: Gateway) -> None:
 
 
 def test_stream_without_usage_still_ledgers_usage(
-    gateway: Gateway, openai_upstream: ServerThread
+    make_client: MakeClient, gateway: Gateway, openai_upstream: ServerThread
 ) -> None:
-    raw = client(gateway).chat.completions.with_raw_response.create(
+    raw = make_client(gateway).chat.completions.with_raw_response.create(
         model="cloud-big", messages=[{"role": "user", "content": "a b"}], stream=True
     )
     chunks = list(raw.parse())
@@ -149,8 +149,10 @@ def test_stream_without_usage_still_ledgers_usage(
     assert (row.prompt_tokens, row.completion_tokens, row.usage_estimated) == (2, 4, False)
 
 
-def test_missing_upstream_usage_is_estimated_and_marked(gateway: Gateway) -> None:
-    raw = client(gateway).chat.completions.with_raw_response.create(
+def test_missing_upstream_usage_is_estimated_and_marked(
+    make_client: MakeClient, gateway: Gateway
+) -> None:
+    raw = make_client(gateway).chat.completions.with_raw_response.create(
         model="cloud-big",
         messages=[{"role": "user", "content": "count me [[no-usage]]"}],
         stream=True,
@@ -165,9 +167,9 @@ def test_missing_upstream_usage_is_estimated_and_marked(gateway: Gateway) -> Non
     assert row.cost_usd > 0
 
 
-def test_tool_calls_whole_and_streamed(gateway: Gateway) -> None:
+def test_tool_calls_whole_and_streamed(make_client: MakeClient, gateway: Gateway) -> None:
     tools = [{"type": "function", "function": {"name": "lookup", "parameters": {"type": "object"}}}]
-    c = client(gateway)
+    c = make_client(gateway)
     whole = c.chat.completions.create(
         model="cloud-big", messages=[{"role": "user", "content": "find x [[tool]]"}], tools=tools
     )
@@ -192,7 +194,9 @@ def test_tool_calls_whole_and_streamed(gateway: Gateway) -> None:
     assert arguments == '{"echo":"find x"}'
 
 
-def test_tool_results_reach_upstream(gateway: Gateway, openai_upstream: ServerThread) -> None:
+def test_tool_results_reach_upstream(
+    make_client: MakeClient, gateway: Gateway, openai_upstream: ServerThread
+) -> None:
     messages = [
         {"role": "user", "content": "weather?"},
         {
@@ -208,7 +212,7 @@ def test_tool_results_reach_upstream(gateway: Gateway, openai_upstream: ServerTh
         },
         {"role": "tool", "tool_call_id": "call_9", "content": "rain"},
     ]
-    client(gateway).chat.completions.create(model="cloud-big", messages=messages)
+    make_client(gateway).chat.completions.create(model="cloud-big", messages=messages)
     assert last_upstream_body(openai_upstream)["messages"] == messages
 
 
@@ -224,10 +228,15 @@ def test_tool_results_reach_upstream(gateway: Gateway, openai_upstream: ServerTh
     ],
 )
 def test_upstream_failures(
-    gateway: Gateway, directive: str, error: type[Exception], status: int, kind: str
+    make_client: MakeClient,
+    gateway: Gateway,
+    directive: str,
+    error: type[Exception],
+    status: int,
+    kind: str,
 ) -> None:
     with pytest.raises(error) as caught:
-        client(gateway).chat.completions.create(
+        make_client(gateway).chat.completions.create(
             model="cloud-big", messages=[{"role": "user", "content": f"x {directive}"}]
         )
     assert isinstance(caught.value, openai.APIStatusError)
@@ -244,8 +253,8 @@ def test_upstream_failures(
     assert row.cost_usd == 0
 
 
-def test_stream_cut_midway_ends_with_error_event(gateway: Gateway) -> None:
-    stream = client(gateway).chat.completions.with_raw_response.create(
+def test_stream_cut_midway_ends_with_error_event(make_client: MakeClient, gateway: Gateway) -> None:
+    stream = make_client(gateway).chat.completions.with_raw_response.create(
         model="cloud-big", messages=[{"role": "user", "content": "a b c d [[cut]]"}], stream=True
     )
     received: list[object] = []
@@ -263,7 +272,7 @@ def test_stream_cut_midway_ends_with_error_event(gateway: Gateway) -> None:
     assert row.stream is True
 
 
-def test_unreachable_upstream_is_502(start_gateway) -> None:  # type: ignore[no-untyped-def]
+def test_unreachable_upstream_is_502(make_client: MakeClient, start_gateway) -> None:  # type: ignore[no-untyped-def]
     from freehold.testing.servers import free_port
 
     def edit(config: dict) -> None:
@@ -271,20 +280,20 @@ def test_unreachable_upstream_is_502(start_gateway) -> None:  # type: ignore[no-
 
     gw = start_gateway(edit)
     with pytest.raises(openai.InternalServerError) as caught:
-        client(gw).chat.completions.create(
+        make_client(gw).chat.completions.create(
             model="cloud-big", messages=[{"role": "user", "content": "x"}]
         )
     assert caught.value.status_code == 502
     assert caught.value.response.json()["error"]["code"] == "upstream_unavailable"
 
 
-def test_models_endpoint_lists_configured_models(gateway: Gateway) -> None:
-    ids = [m.id for m in client(gateway).models.list()]
+def test_models_endpoint_lists_configured_models(make_client: MakeClient, gateway: Gateway) -> None:
+    ids = [m.id for m in make_client(gateway).models.list()]
     assert ids == ["cloud-big", "claude"]
 
 
-def test_secrets_stay_out_of_logs_and_ledger(gateway: Gateway) -> None:
-    c = client(gateway, key="client-secret-key-XYZ")
+def test_secrets_stay_out_of_logs_and_ledger(make_client: MakeClient, gateway: Gateway) -> None:
+    c = make_client(gateway, key="client-secret-key-XYZ")
     c.chat.completions.create(model="cloud-big", messages=[{"role": "user", "content": "hi"}])
     with pytest.raises(openai.APIStatusError):
         c.chat.completions.create(
