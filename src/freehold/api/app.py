@@ -17,7 +17,7 @@ from freehold.api import routes
 from freehold.api.errors import on_freehold_error, on_http_exception, on_unexpected
 from freehold.api.state import AppState
 from freehold.auth.static_keys import StaticKeys
-from freehold.config.defaults import freehold_home
+from freehold.config.home import freehold_home
 from freehold.config.schema import Settings
 from freehold.core.errors import FreeholdError
 from freehold.ledger import BatchedWriter, open_store

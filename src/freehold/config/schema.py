@@ -16,6 +16,7 @@ from pydantic import (
     model_validator,
 )
 
+from freehold.config.home import default_ledger_url
 from freehold.core.money import Price
 
 _ENV_REF = re.compile(r"^env:([A-Za-z_][A-Za-z0-9_]*)$")
@@ -91,7 +92,7 @@ class ModelSettings(_Frozen):
 
 class Settings(_Frozen):
     server: ServerSettings = ServerSettings()
-    ledger: str = Field(default="sqlite:///freehold-ledger.db")
+    ledger: str = Field(default_factory=default_ledger_url)
     models: tuple[ModelSettings, ...] = ()
 
     @field_validator("ledger")

@@ -1,0 +1,58 @@
+"""Fixtures shared by unit and end-to-end tests: a private PostgreSQL schema per test.
+
+PostgreSQL tests need the server at ``$FREEHOLD_TEST_POSTGRES`` (default
+``postgresql://postgres@127.0.0.1:5432/test``). When it cannot be reached they are skipped,
+with the reason, unless ``$CI`` is set: then they fail.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+
+import pytest
+
+PG_URL = os.environ.get("FREEHOLD_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+def with_options(url: str, options: str) -> str:
+    return f"{url}{'&' if '?' in url else '?'}options={options}"
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> str:
+    """The PostgreSQL URL, once checked reachable (skip, or fail under CI, otherwise)."""
+    import psycopg
+
+    try:
+        conn = psycopg.connect(PG_URL, connect_timeout=3)
+    except psycopg.OperationalError as exc:
+        reason = f"PostgreSQL is unreachable at {PG_URL}: {str(exc).strip()}"
+        if os.environ.get("CI"):
+            pytest.fail(f"{reason} (CI is set, so this is a failure)")
+        pytest.skip(f"{reason} (set CI=1 to make this a failure)")
+    conn.close()
+    return PG_URL
+
+
+@pytest.fixture
+def pg_schema(pg_server: str) -> Iterator[str]:
+    """A fresh schema for one test, dropped afterwards."""
+    import psycopg
+    from psycopg import sql
+
+    schema = f"freehold_test_{secrets.token_hex(6)}"
+    with psycopg.connect(pg_server, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
+    try:
+        yield schema
+    finally:
+        with psycopg.connect(pg_server, autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
+
+
+@pytest.fixture
+def pg_url(pg_server: str, pg_schema: str) -> str:
+    """A URL whose connections use the test's schema (``search_path`` via ``options``)."""
+    return with_options(pg_server, f"-csearch_path%3D{pg_schema}")

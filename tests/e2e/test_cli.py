@@ -1,0 +1,160 @@
+"""The `freehold` command as a user runs it (a real process)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+
+from .conftest import Gateway
+
+MODEL = """
+  - name: cloud-big
+    backend: openai
+    base_url: http://127.0.0.1:9001/v1
+    api_key: env:UPSTREAM_KEY
+    upstream_model: gpt-4o
+    jurisdiction: us
+    price: {input_per_mtok: 2.5, output_per_mtok: 10.0}
+"""
+
+
+def freehold(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "freehold", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, **(env or {})},
+    )
+
+
+def test_check_config_valid(tmp_path: Path) -> None:
+    path = tmp_path / "ok.yaml"
+    path.write_text(f"ledger: sqlite:///{tmp_path}/l.db\nmodels:{MODEL}")
+    result = freehold("check-config", str(path), env={"UPSTREAM_KEY": "sk-x"})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == f"{path}: ok (1 model(s), ledger sqlite)"
+
+
+def test_check_config_reports_every_problem_and_exits_2(tmp_path: Path) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text(
+        "server: {port: 99999}\nmodels:\n  - name: a\n    backend: grpc\n"
+        "    base_url: ftp://x\n    timeout_s: -1\n"
+    )
+    result = freehold("check-config", str(path))
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        f"{path}:server.port: Input should be less than or equal to 65535",
+        f"{path}:models[0].backend: Input should be 'openai' or 'anthropic'",
+        f"{path}:models[0].base_url: String should match pattern '^https?://[^\\s]+$'",
+        f"{path}:models[0].timeout_s: Input should be greater than 0",
+    ]
+
+
+def test_every_command_refuses_a_bad_config_the_same_way(tmp_path: Path) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text("models: [{name: a}]\n")
+    for command in (["models"], ["ledger"], ["serve"]):
+        result = freehold(*command, "--config", str(path))
+        assert result.returncode == 2, command
+        assert f"{path}:models[0].backend: required key is missing" in result.stderr
+
+
+def test_models_json_and_table(tmp_path: Path) -> None:
+    path = tmp_path / "m.yaml"
+    path.write_text(f"models:{MODEL}")
+    result = freehold("models", "--config", str(path), "--json", env={"UPSTREAM_KEY": "sk-x"})
+    assert json.loads(result.stdout) == {
+        "models": [
+            {
+                "name": "cloud-big",
+                "backend": "openai",
+                "upstream_model": "gpt-4o",
+                "base_url": "http://127.0.0.1:9001/v1",
+                "locality": "remote",
+                "jurisdiction": "us",
+                "input_per_mtok": "2.500000000",
+                "output_per_mtok": "10.000000000",
+            }
+        ]
+    }
+    table = freehold("models", "--config", str(path), env={"UPSTREAM_KEY": "sk-x"}).stdout
+    assert table.splitlines()[0].split() == [
+        "NAME",
+        "BACKEND",
+        "UPSTREAM",
+        "LOCALITY",
+        "JURISDICTION",
+        "IN",
+        "$/MTOK",
+        "OUT",
+        "$/MTOK",
+    ]
+    assert "cloud-big" in table and "sk-x" not in table
+
+
+def test_config_from_environment_variable(tmp_path: Path) -> None:
+    path = tmp_path / "m.yaml"
+    path.write_text(f"models:{MODEL}")
+    result = freehold("models", "--json", env={"FREEHOLD_CONFIG": str(path), "UPSTREAM_KEY": "k"})
+    assert [m["name"] for m in json.loads(result.stdout)["models"]] == ["cloud-big"]
+
+
+def test_ledger_summary_and_export_after_traffic(gateway: Gateway) -> None:
+    chat = gateway.url + "/v1/chat/completions"
+    for words in ("a", "a b", "a b c"):
+        httpx.post(
+            chat, json={"model": "cloud-big", "messages": [{"role": "user", "content": words}]}
+        )
+    httpx.post(
+        chat,
+        json={"model": "cloud-big", "messages": [{"role": "user", "content": "x [[status:500]]"}]},
+    )
+    gateway.stop()
+    env = {"UPSTREAM_KEY": "k"}
+    summary = json.loads(
+        freehold("ledger", "--config", str(gateway.config), "--json", env=env).stdout
+    )
+    assert (summary["requests"], summary["errors"]) == (4, 1)
+    # prompts 1+2+3 words; replies "You said: …" 3+4+5 words
+    assert (summary["prompt_tokens"], summary["completion_tokens"]) == (6, 12)
+    assert summary["spend_usd"] == "0.000135000"  # 6×2.5 + 12×10 per M
+    model = summary["models"]["cloud-big"]
+    assert (model["requests"], model["errors"]) == (4, 1)
+
+    lines = freehold(
+        "ledger", "export", "--config", str(gateway.config), "--format", "jsonl", env=env
+    ).stdout.splitlines()
+    rows = [json.loads(line) for line in lines]
+    assert [r["status"] for r in rows] == [200, 200, 200, 502]
+    assert list(rows[0]) == [
+        "id",
+        "ts",
+        "key_id",
+        "requested_model",
+        "served_model",
+        "prompt_tokens",
+        "completion_tokens",
+        "cost_usd",
+        "latency_ms",
+        "ttft_ms",
+        "status",
+        "error_type",
+        "route",
+        "usage_estimated",
+        "stream",
+    ]
+    assert [r["cost_usd"] for r in rows] == [
+        "0.000032500",
+        "0.000045000",
+        "0.000057500",
+        "0.000000000",
+    ]
+    table = freehold("ledger", "--config", str(gateway.config), env=env).stdout
+    assert "cloud-big" in table
