@@ -158,3 +158,13 @@ def test_ledger_summary_and_export_after_traffic(gateway: Gateway) -> None:
     ]
     table = freehold("ledger", "--config", str(gateway.config), env=env).stdout
     assert "cloud-big" in table
+
+
+def test_serve_refuses_an_unreachable_ledger_clearly(tmp_path: Path) -> None:
+    path = tmp_path / "pg.yaml"
+    path.write_text("ledger: postgresql://postgres:hunter2@127.0.0.1:1/x\n")
+    result = freehold("serve", "--config", str(path))
+    assert result.returncode == 1
+    assert "cannot open the ledger postgresql://postgres:***@127.0.0.1:1/x" in result.stderr
+    assert "hunter2" not in result.stderr
+    assert "Traceback" not in result.stderr

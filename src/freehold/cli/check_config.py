@@ -7,7 +7,7 @@ import click
 from freehold.config import ConfigError, load_settings
 
 
-@click.command("check-config")
+@click.command("check-config", short_help="Validate a config file.")
 @click.argument("path", type=click.Path(dir_okay=False))
 def check_config(path: str) -> None:
     """Validate PATH: exit 0 when valid, else print each problem as PATH:KEY.PATH: reason

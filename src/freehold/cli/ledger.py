@@ -106,7 +106,7 @@ def print_summary(where: str, summary: Summary, since: datetime | None) -> None:
     )
 
 
-@click.group("ledger", invoke_without_command=True)
+@click.group("ledger", invoke_without_command=True, short_help="Summarise or export the ledger.")
 @config_option
 @json_option
 @since_option
@@ -129,7 +129,7 @@ def ledger(
         print_summary(describe(url), summary, since)
 
 
-@ledger.command("export")
+@ledger.command("export", short_help="Print every request's row.")
 @config_option
 @click.option(
     "--format",

@@ -18,7 +18,7 @@ _COLUMNS = (
 )
 
 
-@click.command()
+@click.command(short_help="List the configured models.")
 @config_option
 @json_option
 def models(config_path: str | None, as_json: bool) -> None:
