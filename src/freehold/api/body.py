@@ -45,16 +45,21 @@ def parse_json(raw: bytes) -> Any:
         ) from None
 
 
-def _param(loc: tuple[int | str, ...]) -> str:
-    out = ""
+def _param(loc: tuple[int | str, ...], data: Any) -> str:
+    """The parameter's path as the client wrote it: ``messages[0].content``. Parts of the
+    location that are not in the data (pydantic's names of union members) are left out."""
+    out, node = "", data
     for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+        if isinstance(part, int) and isinstance(node, list) and part < len(node):
+            out, node = out + f"[{part}]", node[part]
+        elif isinstance(part, str) and isinstance(node, dict):
+            out, node = (f"{out}.{part}" if out else part), node.get(part)
     return out
 
 
-def _validation_error(exc: ValidationError) -> InvalidRequest:
+def _validation_error(exc: ValidationError, data: Any) -> InvalidRequest:
     first = exc.errors()[0]
-    param = _param(tuple(first["loc"]))
+    param = _param(tuple(first["loc"]), data)
     if first["type"] == "missing":
         message = f"Missing required parameter: '{param}'."
     else:
@@ -71,4 +76,4 @@ def parse_chat_request(data: Any) -> ChatRequest:
     try:
         return ChatRequest.model_validate(data)
     except ValidationError as exc:
-        raise _validation_error(exc) from None
+        raise _validation_error(exc, data) from None
