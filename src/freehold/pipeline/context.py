@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from freehold.core.errors import FreeholdError
-from freehold.core.money import ZERO
+from freehold.core.money import ZERO, Price, cost_usd
 from freehold.core.types import ChatRequest, Usage
 
 
@@ -31,6 +31,11 @@ class RequestContext:
 
     def elapsed_ms(self, at: float | None = None) -> float:
         return ((at if at is not None else time.perf_counter()) - self.started) * 1000.0
+
+    def settle(self, usage: Usage, price: Price) -> None:
+        """The request's usage, and its cost at ``price``."""
+        self.usage = usage
+        self.cost = cost_usd(price, usage.prompt_tokens, usage.completion_tokens)
 
     def fail(self, error: FreeholdError) -> None:
         self.error = error

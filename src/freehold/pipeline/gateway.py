@@ -5,13 +5,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from typing import Any, Protocol
 
 from freehold.auth.static_keys import StaticKeys
 from freehold.config.schema import ModelSettings
 from freehold.core.errors import FreeholdError, ModelNotFound
-from freehold.core.money import cost_usd
 from freehold.core.types import ChatRequest, ChatResult, Chunk
 from freehold.ledger.base import LedgerRow
 from freehold.pipeline.context import RequestContext
@@ -66,24 +66,12 @@ class Gateway:
     async def handle(self, ctx: RequestContext, request: ChatRequest) -> ChatResult:
         ctx.request, ctx.requested_model = request, request.model
         try:
-            provider, settings = self._resolve(ctx, request)
-            result = await provider.complete(request)
-            ctx.usage = result.usage
-            ctx.cost = cost_usd(
-                settings.price.to_price(),
-                result.usage.prompt_tokens,
-                result.usage.completion_tokens,
-            )
+            with _failures(ctx):
+                provider, settings = self._resolve(ctx, request)
+                result = await provider.complete(request)
+            ctx.settle(result.usage, settings.price.to_price())
             ctx.first_chunk_at = time.perf_counter()
             return result
-        except FreeholdError as error:
-            ctx.fail(error)
-            raise
-        except Exception:
-            log.exception("request %s failed inside freehold", ctx.request_id)
-            internal = FreeholdError("freehold failed to handle the request")
-            ctx.fail(internal)
-            raise internal from None
         finally:
             self.record(ctx)
 
@@ -95,19 +83,13 @@ class Gateway:
         so the API can still answer with a proper status; later failures end the stream."""
         ctx.request, ctx.requested_model = request, request.model
         try:
-            provider, settings = self._resolve(ctx, request)
-            upstream = aiter(provider.stream(request))
-            first = await anext(upstream, None)
-        except FreeholdError as error:
-            ctx.fail(error)
+            with _failures(ctx):
+                provider, settings = self._resolve(ctx, request)
+                upstream = aiter(provider.stream(request))
+                first = await anext(upstream, None)
+        except FreeholdError:
             self.record(ctx)
             raise
-        except Exception:
-            log.exception("stream %s failed inside freehold", ctx.request_id)
-            internal = FreeholdError("freehold failed to handle the request")
-            ctx.fail(internal)
-            self.record(ctx)
-            raise internal from None
         ctx.first_chunk_at = time.perf_counter()
         return self._relay(ctx, request, settings, upstream, first)
 
@@ -121,32 +103,21 @@ class Gateway:
     ) -> AsyncIterator[dict[str, Any]]:
         tally = StreamTally(request)
         try:
-            while chunk is not None:
-                data = tally.observe(chunk)
-                if data is not None:
-                    yield data
-                chunk = await anext(upstream, None)
-            closing = tally.usage_chunk()
-            if closing is not None:
-                yield closing
-        except FreeholdError as error:
-            ctx.fail(error)
-            raise
+            with _failures(ctx):
+                while chunk is not None:
+                    data = tally.observe(chunk)
+                    if data is not None:
+                        yield data
+                    chunk = await anext(upstream, None)
+                closing = tally.usage_chunk()
+                if closing is not None:
+                    yield closing
         except (asyncio.CancelledError, GeneratorExit):
             ctx.status, ctx.error_type = CLIENT_CLOSED, "client_disconnected"
             raise
-        except Exception:
-            log.exception("stream %s failed inside freehold", ctx.request_id)
-            internal = FreeholdError("freehold failed while relaying the stream")
-            ctx.fail(internal)
-            raise internal from None
         finally:
             await _close(upstream)
-            usage = tally.final_usage()
-            ctx.usage = usage
-            ctx.cost = cost_usd(
-                settings.price.to_price(), usage.prompt_tokens, usage.completion_tokens
-            )
+            ctx.settle(tally.final_usage(), settings.price.to_price())
             self.record(ctx)
 
     # -- ledger -------------------------------------------------------------------------
@@ -172,6 +143,22 @@ class Gateway:
             stream=bool(ctx.request and ctx.request.stream),
         )
         self._ledger.record(row)
+
+
+@contextmanager
+def _failures(ctx: RequestContext) -> Iterator[None]:
+    """A failure becomes the request's error: freehold's own errors pass as they are; anything
+    else is logged and leaves as an internal error, its details kept out of the response."""
+    try:
+        yield
+    except FreeholdError as error:
+        ctx.fail(error)
+        raise
+    except Exception:
+        log.exception("request %s failed inside freehold", ctx.request_id)
+        internal = FreeholdError("freehold failed to handle the request")
+        ctx.fail(internal)
+        raise internal from None
 
 
 async def _close(upstream: AsyncIterator[Chunk]) -> None:

@@ -33,6 +33,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from freehold.testing.directives import Directives, count_words, parse, text_of
+from freehold.testing.recording import recording_app, remember
 
 _ids = itertools.count(1)
 _FIELDS = frozenset(
@@ -410,9 +411,7 @@ async def messages(request: Request) -> Response:
         recorded_body: Any = orjson.loads(raw)
     except orjson.JSONDecodeError:
         recorded_body = raw.decode("utf-8", "replace")
-    request.app.state.requests.append(
-        {"path": request.url.path, "headers": dict(request.headers), "body": recorded_body}
-    )
+    remember(request, recorded_body)
     refusal, body = _refusal(request, raw)
     if refusal is not None:
         return refusal
@@ -429,18 +428,5 @@ async def messages(request: Request) -> Response:
     return Response(orjson.dumps(_message(body, d, message_id)), media_type="application/json")
 
 
-async def recorded(request: Request) -> Response:
-    if request.method == "DELETE":
-        request.app.state.requests.clear()
-    return Response(orjson.dumps(request.app.state.requests), media_type="application/json")
-
-
 def create_app() -> Starlette:
-    app = Starlette(
-        routes=[
-            Route("/v1/messages", messages, methods=["POST"]),
-            Route("/_mock/requests", recorded, methods=["GET", "DELETE"]),
-        ]
-    )
-    app.state.requests = []
-    return app
+    return recording_app([Route("/v1/messages", messages, methods=["POST"])])

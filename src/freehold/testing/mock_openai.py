@@ -19,6 +19,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from freehold.testing.directives import Directives, count_words, parse, text_of
+from freehold.testing.recording import recording_app, remember
 
 _ids = itertools.count(1)
 
@@ -143,9 +144,7 @@ async def _stream(body: dict[str, Any], d: Directives, completion_id: str) -> As
 async def chat_completions(request: Request) -> Response:
     raw = await request.body()
     body = orjson.loads(raw)
-    request.app.state.requests.append(
-        {"path": request.url.path, "headers": dict(request.headers), "body": body}
-    )
+    remember(request, body)
     d = parse(_last_user_text(body))
     if d.sleep_s:
         await asyncio.sleep(d.sleep_s)
@@ -161,18 +160,5 @@ async def chat_completions(request: Request) -> Response:
     )
 
 
-async def recorded(request: Request) -> Response:
-    if request.method == "DELETE":
-        request.app.state.requests.clear()
-    return Response(orjson.dumps(request.app.state.requests), media_type="application/json")
-
-
 def create_app() -> Starlette:
-    app = Starlette(
-        routes=[
-            Route("/v1/chat/completions", chat_completions, methods=["POST"]),
-            Route("/_mock/requests", recorded, methods=["GET", "DELETE"]),
-        ]
-    )
-    app.state.requests = []
-    return app
+    return recording_app([Route("/v1/chat/completions", chat_completions, methods=["POST"])])

@@ -1,4 +1,4 @@
-"""The pure OpenAI ⇄ Anthropic Messages mapping: no server."""
+"""OpenAI requests → Anthropic Messages bodies: no server."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The pure OpenAI ⇄ Anthropic Messages mapping: no server."""
+"""Anthropic answers, stream events and errors → OpenAI objects: no server."""
 
 from __future__ import annotations
 
@@ -15,35 +15,13 @@ from freehold.core.errors import (
 from freehold.core.types import ChatRequest, Chunk
 from freehold.providers import anthropic_response as wire
 
-TOOLS = [
-    {
-        "type": "function",
-        "function": {
-            "name": "weather",
-            "description": "Weather in a city",
-            "parameters": {"type": "object", "properties": {"city": {"type": "string"}}},
-        },
-    }
-]
-
 
 def req(messages: list[dict[str, Any]], **fields: Any) -> ChatRequest:
     return ChatRequest.model_validate({"model": "claude", "messages": messages, **fields})
 
 
-def body_of(request: ChatRequest, *, stream: bool = False, default: int = 512) -> dict[str, Any]:
-    result: dict[str, Any] = orjson.loads(
-        wire.request_body(request, "claude-up", default, stream=stream)
-    )
-    return result
-
-
 def user(text: str) -> dict[str, Any]:
     return {"role": "user", "content": text}
-
-
-def call(call_id: str, name: str, arguments: str) -> dict[str, Any]:
-    return {"id": call_id, "type": "function", "function": {"name": name, "arguments": arguments}}
 
 
 # ---------------------------------------------------------------- answer
