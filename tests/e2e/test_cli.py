@@ -168,3 +168,16 @@ def test_serve_refuses_an_unreachable_ledger_clearly(tmp_path: Path) -> None:
     assert "cannot open the ledger postgresql://postgres:***@127.0.0.1:1/x" in result.stderr
     assert "hunter2" not in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_check_config_json_and_config_option(tmp_path: Path) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text("models: [{name: a, backend: openai}]\n")
+    result = freehold("check-config", "--config", str(path), "--json")
+    assert result.returncode == 2
+    assert json.loads(result.stdout) == {
+        "path": str(path),
+        "valid": False,
+        "problems": [{"key": "models[0].base_url", "reason": "required key is missing"}],
+    }
+    assert freehold("check-config").returncode == 2  # no file named: a usage error

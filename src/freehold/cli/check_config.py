@@ -4,20 +4,50 @@ from __future__ import annotations
 
 import click
 
+from freehold.cli.common import echo_json, json_option
 from freehold.config import ConfigError, load_settings
 
 
 @click.command("check-config", short_help="Validate a config file.")
-@click.argument("path", type=click.Path(dir_okay=False))
-def check_config(path: str) -> None:
+@click.argument("path", type=click.Path(dir_okay=False), required=False)
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="The config file, as with every other command (same as PATH).",
+)
+@json_option
+def check_config(path: str | None, config_path: str | None, as_json: bool) -> None:
     """Validate PATH: exit 0 when valid, else print each problem as PATH:KEY.PATH: reason
     and exit 2."""
+    target = path or config_path
+    if target is None:
+        raise click.UsageError("give the config file as PATH or --config PATH")
     try:
-        settings = load_settings(path)
+        settings = load_settings(target)
     except ConfigError as exc:
-        for problem in exc.problems:
-            click.echo(problem.render(exc.source), err=True)
+        if as_json:
+            echo_json(
+                {
+                    "path": target,
+                    "valid": False,
+                    "problems": [{"key": p.key, "reason": p.reason} for p in exc.problems],
+                }
+            )
+        else:
+            for problem in exc.problems:
+                click.echo(problem.render(exc.source), err=True)
         raise SystemExit(2) from None
-    click.echo(
-        f"{path}: ok ({len(settings.models)} model(s), ledger {settings.ledger.split(':')[0]})"
-    )
+    if as_json:
+        echo_json(
+            {
+                "path": target,
+                "valid": True,
+                "problems": [],
+                "models": [m.name for m in settings.models],
+            }
+        )
+        return
+    kind = settings.ledger.split(":")[0]
+    click.echo(f"{target}: ok ({len(settings.models)} model(s), ledger {kind})")
