@@ -20,6 +20,7 @@ LEVEL = {
     "providers": 2,
     "ledger": 2,
     "economics": 2,
+    "modelfiles": 2,
     "pipeline": 3,
     "api": 4,
     "testing": 4,

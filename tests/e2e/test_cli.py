@@ -51,7 +51,7 @@ def test_check_config_reports_every_problem_and_exits_2(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert result.stderr.splitlines() == [
         f"{path}:server.port: Input should be less than or equal to 65535",
-        f"{path}:models[0].backend: Input should be 'openai' or 'anthropic'",
+        f"{path}:models[0].backend: Input should be 'openai', 'anthropic' or 'llamacpp'",
         f"{path}:models[0].base_url: String should match pattern '^https?://[^\\s]+$'",
         f"{path}:models[0].timeout_s: Input should be greater than 0",
     ]
@@ -69,7 +69,8 @@ def test_every_command_refuses_a_bad_config_the_same_way(tmp_path: Path) -> None
 def test_models_json_and_table(tmp_path: Path) -> None:
     path = tmp_path / "m.yaml"
     path.write_text(f"models:{MODEL}")
-    result = freehold("models", "--config", str(path), "--json", env={"UPSTREAM_KEY": "sk-x"})
+    env = {"UPSTREAM_KEY": "sk-x", "FREEHOLD_HOME": str(tmp_path / "home")}
+    result = freehold("models", "--config", str(path), "--json", env=env)
     assert json.loads(result.stdout) == {
         "models": [
             {
@@ -82,9 +83,10 @@ def test_models_json_and_table(tmp_path: Path) -> None:
                 "input_per_mtok": "2.500000000",
                 "output_per_mtok": "10.000000000",
             }
-        ]
+        ],
+        "local_files": [],
     }
-    table = freehold("models", "--config", str(path), env={"UPSTREAM_KEY": "sk-x"}).stdout
+    table = freehold("models", "--config", str(path), env=env).stdout
     assert table.splitlines()[0].split() == [
         "NAME",
         "BACKEND",
@@ -149,6 +151,7 @@ def test_ledger_summary_and_export_after_traffic(gateway: Gateway) -> None:
         "route",
         "usage_estimated",
         "stream",
+        "cost_basis",
     ]
     assert [r["cost_usd"] for r in rows] == [
         "0.000032500",

@@ -2,10 +2,23 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from freehold.cli.common import echo_json, json_option
-from freehold.config import ConfigError, load_settings
+from freehold.config import ConfigError, Problem, Settings, load_settings
+
+
+def _check_files(source: str, settings: Settings) -> None:
+    """Local model files named by the config must exist."""
+    problems = [
+        Problem(f"models[{index}].path", f"no such file: {model.path}")
+        for index, model in enumerate(settings.models)
+        if model.path is not None and not Path(model.path).expanduser().is_file()
+    ]
+    if problems:
+        raise ConfigError(source, problems)
 
 
 @click.command("check-config", short_help="Validate a config file.")
@@ -26,6 +39,7 @@ def check_config(path: str | None, config_path: str | None, as_json: bool) -> No
         raise click.UsageError("give the config file as PATH or --config PATH")
     try:
         settings = load_settings(target)
+        _check_files(target, settings)
     except ConfigError as exc:
         if as_json:
             echo_json(

@@ -8,6 +8,7 @@ from freehold import __version__
 from freehold.cli.check_config import check_config
 from freehold.cli.ledger import ledger
 from freehold.cli.models import models
+from freehold.cli.pull import pull
 from freehold.cli.serve import serve
 
 
@@ -25,6 +26,7 @@ cli.add_command(serve)
 cli.add_command(check_config)
 cli.add_command(models)
 cli.add_command(ledger)
+cli.add_command(pull)
 
 
 def main() -> None:

@@ -1,11 +1,78 @@
-"""The zero-config defaults: what ``freehold`` uses when no config file is given."""
+"""The zero-config defaults: what ``freehold`` serves when no config file is given.
+
+- the ledger: SQLite at ``$FREEHOLD_HOME/ledger.db``;
+- every ``*.gguf`` in ``$FREEHOLD_HOME/models`` (where ``freehold pull`` puts them) as a local
+  ``llamacpp`` model named after its file (``qwen2.5-0.5b-instruct-q4_k_m``);
+- remote providers whose API key is in the environment: ``OPENAI_API_KEY`` (and
+  ``OPENAI_BASE_URL``) and ``ANTHROPIC_API_KEY`` (and ``ANTHROPIC_BASE_URL``) add the models
+  listed in ``remote_catalog.yaml`` with their prices. When ``OPENAI_BASE_URL`` points
+  elsewhere than OpenAI (vLLM, Ollama, …), ``FREEHOLD_OPENAI_MODELS=a,b`` names its models
+  (priced 0, as self-hosted).
+"""
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator, Mapping
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from freehold.config.home import default_ledger_url, models_dir
+from freehold.config.loader import parse_settings
 from freehold.config.schema import Settings
 
 
-def default_settings() -> Settings:
-    """Every setting at its default: SQLite ledger under ``$FREEHOLD_HOME``, no models
-    (models are added by a config file)."""
-    return Settings()
+def local_models(directory: Path) -> Iterator[dict[str, Any]]:
+    """A llamacpp model for every GGUF file in ``directory`` (sorted by name)."""
+    if not directory.is_dir():
+        return
+    for path in sorted(directory.glob("*.gguf")):
+        yield {
+            "name": path.stem.lower(),
+            "backend": "llamacpp",
+            "path": str(path),
+            "locality": "local",
+            "jurisdiction": "on-prem",
+        }
+
+
+def _catalog() -> dict[str, Any]:
+    text = resources.files("freehold.config").joinpath("remote_catalog.yaml").read_text()
+    data: dict[str, Any] = yaml.safe_load(text)
+    return data
+
+
+def remote_models(env: Mapping[str, str]) -> Iterator[dict[str, Any]]:
+    """Models of every provider whose API key is set in ``env``."""
+    for backend, provider in _catalog().items():
+        if not env.get(provider["key_env"]):
+            continue
+        base_url = env.get(provider["base_url_env"]) or provider["default_base_url"]
+        entries = provider["models"]
+        custom = env.get("FREEHOLD_OPENAI_MODELS") if backend == "openai" else None
+        if custom:
+            entries = [{"name": name.strip()} for name in custom.split(",") if name.strip()]
+        for entry in entries:
+            yield {
+                "name": entry["name"],
+                "backend": backend,
+                "base_url": base_url,
+                "api_key": f"env:{provider['key_env']}",
+                "price": {
+                    "input_per_mtok": entry.get("input_per_mtok", "0"),
+                    "output_per_mtok": entry.get("output_per_mtok", "0"),
+                },
+            }
+
+
+def default_settings(env: Mapping[str, str] | None = None) -> Settings:
+    """The settings ``freehold`` runs with when given no config file."""
+    env = os.environ if env is None else env
+    models: dict[str, dict[str, Any]] = {}
+    for model in (*local_models(models_dir(env)), *remote_models(env)):
+        models.setdefault(model["name"], model)
+    data = {"ledger": default_ledger_url(env), "models": list(models.values())}
+    return parse_settings(data, "<defaults>", env)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,14 +52,19 @@ def _reason(error: Mapping[str, Any]) -> str:
     return message.removeprefix("Value error, ")
 
 
+_NESTED = re.compile(r"^([A-Za-z_][\w.\[\]]*): (.+)$", re.S)
+
+
 def _problems(exc: ValidationError) -> list[Problem]:
     problems = []
     for error in exc.errors():
         reason = _reason(error)
         key = _key_path(tuple(error["loc"]))
-        # Model-level checks name their own key path ("models[2].name: ...").
-        if not key and ": " in reason and reason.split(": ", 1)[0].replace("[", ".").strip():
-            key, reason = reason.split(": ", 1)
+        # Checks across several keys name the key they are about: "name: duplicate …".
+        nested = _NESTED.match(reason) if error["type"] == "value_error" else None
+        if nested is not None:
+            sub, reason = nested.groups()
+            key = f"{key}.{sub}" if key and not sub.startswith(key) else sub
         problems.append(Problem(key, reason))
     return problems
 

@@ -64,10 +64,20 @@ class PriceSettings(_Frozen):
         return Price(self.input_per_mtok, self.output_per_mtok)
 
 
+class EnergySettings(_Frozen):
+    """Price a local model by the energy its generation takes: watts × measured seconds."""
+
+    watts: Decimal = Field(gt=0)
+    usd_per_kwh: Decimal = Field(ge=0)
+
+
+REMOTE_BACKENDS = ("openai", "anthropic")
+
+
 class ModelSettings(_Frozen):
     name: str = Field(min_length=1, pattern=r"^[^\s]+$")
-    backend: Literal["openai", "anthropic"]
-    base_url: str = Field(pattern=r"^https?://[^\s]+$")
+    backend: Literal["openai", "anthropic", "llamacpp"]
+    base_url: str | None = Field(default=None, pattern=r"^https?://[^\s]+$")
     api_key: SecretStr | None = None
     upstream_model: str | None = None
     locality: Literal["local", "remote"] = "remote"
@@ -78,11 +88,39 @@ class ModelSettings(_Frozen):
     max_connections: int = Field(default=100, ge=1)
     headers: dict[str, str] = Field(default_factory=dict)
     default_max_tokens: int = Field(default=4096, ge=1)
+    # llamacpp: a GGUF file served in-process
+    path: str | None = None
+    threads: int | None = Field(default=None, ge=1)
+    n_ctx: int = Field(default=4096, ge=256)  # llama.cpp allocates no less
+    n_gpu_layers: int = Field(default=0, ge=-1)
+    workers: int = Field(default=1, ge=1)
+    max_queue: int = Field(default=16, ge=0)
+    chat_format: str | None = None
+    energy: EnergySettings | None = None
+
+    @model_validator(mode="after")
+    def _backend_needs(self) -> ModelSettings:
+        if self.backend in REMOTE_BACKENDS and self.base_url is None:
+            raise ValueError("base_url: required key is missing")
+        if self.backend == "llamacpp" and self.path is None:
+            raise ValueError("path: required for backend llamacpp (a .gguf file)")
+        if self.backend == "llamacpp" and self.base_url is not None:
+            raise ValueError("base_url: not used by backend llamacpp (use path)")
+        if self.energy is not None and self.backend != "llamacpp":
+            raise ValueError("energy: only local llamacpp models are priced by energy")
+        return self
 
     @field_validator("api_key", mode="before")
     @classmethod
     def _resolve_key(cls, value: Any, info: ValidationInfo) -> Any:
         return resolve_secret(value, info) if isinstance(value, str) else value
+
+    @property
+    def endpoint(self) -> str:
+        """The base URL of a remote model (always set for remote backends)."""
+        if self.base_url is None:
+            raise ValueError(f"model {self.name!r} has no base_url")
+        return self.base_url
 
     @property
     def wire_model(self) -> str:

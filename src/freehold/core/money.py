@@ -30,6 +30,15 @@ def cost_usd(price: Price, prompt_tokens: int, completion_tokens: int) -> Decima
     return raw.quantize(NANO, rounding=ROUND_HALF_EVEN)
 
 
+_JOULES_PER_KWH = Decimal(3_600_000)
+
+
+def energy_cost_usd(watts: Decimal, usd_per_kwh: Decimal, seconds: float) -> Decimal:
+    """The electricity a generation used: watts × seconds, at ``usd_per_kwh``, to 1e-9 USD."""
+    joules = watts * Decimal(repr(seconds))
+    return (joules / _JOULES_PER_KWH * usd_per_kwh).quantize(NANO, rounding=ROUND_HALF_EVEN)
+
+
 def to_nanousd(amount: Decimal) -> int:
     """A cost as an integer count of nano-dollars (how stores keep it exactly)."""
     return int(amount.quantize(NANO, rounding=ROUND_HALF_EVEN) / NANO)

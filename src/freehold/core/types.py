@@ -90,9 +90,13 @@ class ChatRequest(_Open):
 
 @dataclass(slots=True)
 class Usage:
+    """Tokens used; ``compute_s`` is the measured generation time of a local model (what
+    energy pricing multiplies by), None for remote models."""
+
     prompt_tokens: int
     completion_tokens: int
     estimated: bool = False
+    compute_s: float | None = None
 
     @property
     def total_tokens(self) -> int:

@@ -27,6 +27,7 @@ FIELDS = (
     "route",
     "usage_estimated",
     "stream",
+    "cost_basis",
 )
 
 
@@ -37,7 +38,8 @@ class LedgerRow:
     ``status`` is the HTTP status the request ended with (for a stream that failed after
     its 200 header, the status of the error). ``ttft_ms`` is the time to the first content
     chunk of a stream, and equals ``latency_ms`` for a non-streaming answer. ``cost_usd``
-    is exact to 1e-9 USD.
+    is exact to 1e-9 USD; ``cost_basis`` says how it was priced: ``tokens`` (tokens × the
+    model's prices) or ``energy`` (a local model's watts × its measured generation time).
     """
 
     id: str
@@ -55,6 +57,7 @@ class LedgerRow:
     route: str
     usage_estimated: bool
     stream: bool
+    cost_basis: str = "tokens"
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict: ISO-8601 timestamp, cost as fixed-point text."""
@@ -66,7 +69,7 @@ class LedgerRow:
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> LedgerRow:
         """The inverse of :meth:`to_json` (reads exports and spill files back)."""
-        values = {name: data[name] for name in FIELDS}
+        values = {name: data[name] for name in FIELDS if name in data}
         ts = datetime.fromisoformat(str(values["ts"]))
         values["ts"] = ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)
         values["cost_usd"] = Decimal(str(values["cost_usd"]))

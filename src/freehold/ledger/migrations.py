@@ -48,6 +48,7 @@ COLUMNS = (
     "route",
     "usage_estimated",
     "stream",
+    "cost_basis",
 )
 
 #: Key of the PostgreSQL advisory lock held while migrating ("freehold" in ASCII).
@@ -86,6 +87,10 @@ SQLITE_STEPS: tuple[Step, ...] = (
             f"CREATE INDEX {LEDGER_TABLE}_ts ON {LEDGER_TABLE} (ts)",
         ),
     ),
+    Step(
+        2,
+        (f"ALTER TABLE {LEDGER_TABLE} ADD COLUMN cost_basis TEXT NOT NULL DEFAULT 'tokens'",),
+    ),
 )
 
 POSTGRES_STEPS: tuple[Step, ...] = (
@@ -111,6 +116,10 @@ POSTGRES_STEPS: tuple[Step, ...] = (
             )""",
             f"CREATE INDEX {LEDGER_TABLE}_ts ON {LEDGER_TABLE} (ts)",
         ),
+    ),
+    Step(
+        2,
+        (f"ALTER TABLE {LEDGER_TABLE} ADD COLUMN cost_basis TEXT NOT NULL DEFAULT 'tokens'",),
     ),
 )
 

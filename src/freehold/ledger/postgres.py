@@ -67,6 +67,7 @@ def _params(row: LedgerRow) -> tuple[Any, ...]:
         row.route,
         row.usage_estimated,
         row.stream,
+        row.cost_basis,
     )
 
 

@@ -56,6 +56,7 @@ def _params(row: LedgerRow) -> tuple[Any, ...]:
         row.route,
         int(row.usage_estimated),
         int(row.stream),
+        row.cost_basis,
     )
 
 
@@ -77,6 +78,7 @@ def _row(record: Sequence[Any]) -> LedgerRow:
         route=values["route"],
         usage_estimated=bool(values["usage_estimated"]),
         stream=bool(values["stream"]),
+        cost_basis=values["cost_basis"],
     )
 
 

@@ -7,8 +7,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 
+from freehold.config.schema import ModelSettings
 from freehold.core.errors import FreeholdError
-from freehold.core.money import ZERO, Price, cost_usd
+from freehold.core.money import ZERO, cost_usd, energy_cost_usd
 from freehold.core.types import ChatRequest, Usage
 
 
@@ -24,6 +25,7 @@ class RequestContext:
     route: str = ""
     usage: Usage | None = None
     cost: Decimal = ZERO
+    cost_basis: str = "tokens"
     first_chunk_at: float | None = None
     status: int = 200
     error: FreeholdError | None = None
@@ -32,10 +34,19 @@ class RequestContext:
     def elapsed_ms(self, at: float | None = None) -> float:
         return ((at if at is not None else time.perf_counter()) - self.started) * 1000.0
 
-    def settle(self, usage: Usage, price: Price) -> None:
-        """The request's usage, and its cost at ``price``."""
+    def settle(self, usage: Usage, model: ModelSettings) -> None:
+        """The request's usage, and its cost: by energy when the model is priced so and
+        reported its generation time, else tokens × the model's prices."""
         self.usage = usage
-        self.cost = cost_usd(price, usage.prompt_tokens, usage.completion_tokens)
+        if model.energy is not None and usage.compute_s is not None:
+            self.cost = energy_cost_usd(
+                model.energy.watts, model.energy.usd_per_kwh, usage.compute_s
+            )
+            self.cost_basis = "energy"
+        else:
+            price = model.price.to_price()
+            self.cost = cost_usd(price, usage.prompt_tokens, usage.completion_tokens)
+            self.cost_basis = "tokens"
 
     def fail(self, error: FreeholdError) -> None:
         self.error = error

@@ -69,7 +69,7 @@ class Gateway:
             with _failures(ctx):
                 provider, settings = self._resolve(ctx, request)
                 result = await provider.complete(request)
-            ctx.settle(result.usage, settings.price.to_price())
+            ctx.settle(result.usage, settings)
             ctx.first_chunk_at = time.perf_counter()
             return result
         finally:
@@ -117,7 +117,7 @@ class Gateway:
             raise
         finally:
             await _close(upstream)
-            ctx.settle(tally.final_usage(), settings.price.to_price())
+            ctx.settle(tally.final_usage(), settings)
             self.record(ctx)
 
     # -- ledger -------------------------------------------------------------------------
@@ -141,6 +141,7 @@ class Gateway:
             route=ctx.route,
             usage_estimated=bool(usage and usage.estimated),
             stream=bool(ctx.request and ctx.request.stream),
+            cost_basis=ctx.cost_basis,
         )
         self._ledger.record(row)
 

@@ -29,14 +29,14 @@ class AnthropicProvider:
         }
         if secret:
             headers["x-api-key"] = secret
-        root = settings.base_url.rstrip("/").removesuffix("/v1")
+        root = settings.endpoint.rstrip("/").removesuffix("/v1")
         self._upstream = Upstream(
             name=settings.name,
             url=root + "/v1/messages",
             headers=headers,
             secret=secret,
             timeouts=Timeouts(settings.connect_timeout_s, settings.timeout_s),
-            session=lambda: pool.session(settings.base_url, settings.max_connections),
+            session=lambda: pool.session(settings.endpoint, settings.max_connections),
             parse_error=anthropic_response.parse_error,
         )
 

@@ -21,11 +21,11 @@ class OpenAICompatProvider:
             headers["Authorization"] = f"Bearer {secret}"
         self._upstream = Upstream(
             name=settings.name,
-            url=settings.base_url.rstrip("/") + "/chat/completions",
+            url=settings.endpoint.rstrip("/") + "/chat/completions",
             headers=headers,
             secret=secret,
             timeouts=Timeouts(settings.connect_timeout_s, settings.timeout_s),
-            session=lambda: pool.session(settings.base_url, settings.max_connections),
+            session=lambda: pool.session(settings.endpoint, settings.max_connections),
             parse_error=wire.parse_error,
         )
 

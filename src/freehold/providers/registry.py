@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from freehold.config.schema import ModelSettings
-from freehold.core.importer import import_string
+from freehold.core.importer import MissingExtra, import_string
 from freehold.providers.base import Provider
 from freehold.providers.http import ClientPool
 
@@ -13,7 +13,21 @@ from freehold.providers.http import ClientPool
 BACKENDS: dict[str, tuple[str, str | None]] = {
     "openai": ("freehold.providers.openai_compat:OpenAICompatProvider", None),
     "anthropic": ("freehold.providers.anthropic:AnthropicProvider", None),
+    "llamacpp": ("freehold.providers.llamacpp:LlamaCppProvider", "local"),
 }
+
+
+def missing_backends(models: Iterable[ModelSettings]) -> list[str]:
+    """For each configured model whose backend's optional dependency is not installed, a
+    message saying what to install (empty when everything can be served)."""
+    problems = []
+    for settings in models:
+        target, extra = BACKENDS[settings.backend]
+        try:
+            import_string(target, extra)
+        except MissingExtra as exc:
+            problems.append(f"model {settings.name!r} (backend {settings.backend}): {exc}")
+    return problems
 
 
 class ProviderRegistry:

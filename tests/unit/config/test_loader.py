@@ -52,7 +52,7 @@ def test_every_problem_is_reported_with_its_key_path() -> None:
     assert problems(data) == [
         "c.yaml:server.port: Input should be greater than or equal to 1",
         "c.yaml:server.colour: unknown key",
-        "c.yaml:models[0].backend: Input should be 'openai' or 'anthropic'",
+        "c.yaml:models[0].backend: Input should be 'openai', 'anthropic' or 'llamacpp'",
         "c.yaml:models[1].base_url: required key is missing",
         "c.yaml:models[2].api_key: environment variable NOPE is not set",
         "c.yaml:models[2].price.input_per_mtok: Input should be greater than or equal to 0",

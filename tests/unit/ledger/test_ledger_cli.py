@@ -115,6 +115,7 @@ def test_export_jsonl_exact_rows(config: Path, make_row: MakeRow) -> None:
         "route": "/v1/chat/completions",
         "usage_estimated": True,
         "stream": True,
+        "cost_basis": "tokens",
     }
     assert parsed[2]["served_model"] is None
     assert parsed[2]["ttft_ms"] is None

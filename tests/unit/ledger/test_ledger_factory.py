@@ -11,6 +11,7 @@ import pytest
 
 from freehold.ledger import LedgerNotFound, describe, open_store
 from freehold.ledger.factory import sqlite_target, store_kind
+from freehold.ledger.migrations import latest_version
 from freehold.ledger.sqlite import SqliteStore
 
 
@@ -18,13 +19,13 @@ def test_sqlite_urls(tmp_path: Path) -> None:
     store = open_store(f"sqlite:///{tmp_path / 'x' / 'ledger.db'}")
     try:
         assert isinstance(store, SqliteStore)
-        assert store.migrate() == 1
+        assert store.migrate() == latest_version("sqlite")
     finally:
         store.close()
     assert (tmp_path / "x" / "ledger.db").is_file()
     memory = open_store("sqlite:///:memory:")
     try:
-        assert memory.migrate() == 1
+        assert memory.migrate() == latest_version("sqlite")
         assert memory.rows() == []
     finally:
         memory.close()

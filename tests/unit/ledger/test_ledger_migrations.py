@@ -27,6 +27,7 @@ from freehold.ledger.migrations import (
 from freehold.ledger.sqlite import SqliteStore
 
 MakeRow = Callable[..., LedgerRow]
+LATEST = len(SQLITE_STEPS)
 
 
 @pytest.fixture
@@ -42,7 +43,7 @@ def _versions(conn: sqlite3.Connection) -> list[int]:
 
 def test_both_dialects_have_the_same_versions_and_columns() -> None:
     assert [s.version for s in SQLITE_STEPS] == [s.version for s in POSTGRES_STEPS]
-    assert latest_version("sqlite") == latest_version("postgresql") == 1
+    assert latest_version("sqlite") == latest_version("postgresql") == LATEST
     assert set(STEPS) == {"sqlite", "postgresql"}
     assert "cost_nusd" in COLUMNS
     assert "cost_usd" not in COLUMNS
@@ -50,8 +51,8 @@ def test_both_dialects_have_the_same_versions_and_columns() -> None:
 
 def test_fresh_database_is_migrated_and_version_recorded(conn: sqlite3.Connection) -> None:
     assert sqlite_version(conn) == 0
-    assert migrate_sqlite(conn) == 1
-    assert _versions(conn) == [1]
+    assert migrate_sqlite(conn) == LATEST
+    assert _versions(conn) == list(range(1, LATEST + 1))
     columns = [row[1] for row in conn.execute("PRAGMA table_info(freehold_ledger)")]
     assert tuple(columns) == COLUMNS
     indexes = [row[1] for row in conn.execute("PRAGMA index_list(freehold_ledger)")]
@@ -62,31 +63,32 @@ def test_fresh_database_is_migrated_and_version_recorded(conn: sqlite3.Connectio
 
 def test_running_twice_is_a_no_op(tmp_path: Path, make_row: MakeRow) -> None:
     with SqliteStore(tmp_path / "l.db") as store:
-        assert store.migrate() == 1
+        assert store.migrate() == LATEST
         store.write([make_row(1)])
-        assert store.migrate() == 1
-        assert store.schema_version() == 1
+        assert store.migrate() == LATEST
+        assert store.schema_version() == LATEST
         assert [r.id for r in store.rows()] == ["req-00001"]
     with SqliteStore(tmp_path / "l.db") as again:
-        assert again.migrate() == 1
+        assert again.migrate() == LATEST
         assert len(again.rows()) == 1
 
 
 def test_a_later_step_applies_on_top_and_only_once(conn: sqlite3.Connection) -> None:
-    assert migrate_sqlite(conn) == 1
-    steps = (*SQLITE_STEPS, Step(2, ("ALTER TABLE freehold_ledger ADD COLUMN note TEXT",)))
-    assert migrate_sqlite(conn, steps) == 2
-    assert migrate_sqlite(conn, steps) == 2
-    assert _versions(conn) == [1, 2]
+    assert migrate_sqlite(conn) == LATEST
+    later = LATEST + 1
+    steps = (*SQLITE_STEPS, Step(later, ("ALTER TABLE freehold_ledger ADD COLUMN note TEXT",)))
+    assert migrate_sqlite(conn, steps) == later
+    assert migrate_sqlite(conn, steps) == later
+    assert _versions(conn) == list(range(1, later + 1))
     assert "note" in [row[1] for row in conn.execute("PRAGMA table_info(freehold_ledger)")]
 
 
 def test_a_failing_step_rolls_back_entirely(conn: sqlite3.Connection) -> None:
     migrate_sqlite(conn)
-    bad = Step(2, ("CREATE TABLE half_done (x INTEGER)", "THIS IS NOT SQL"))
+    bad = Step(LATEST + 1, ("CREATE TABLE half_done (x INTEGER)", "THIS IS NOT SQL"))
     with pytest.raises(sqlite3.OperationalError):
         migrate_sqlite(conn, (*SQLITE_STEPS, bad))
-    assert _versions(conn) == [1]
+    assert _versions(conn) == list(range(1, LATEST + 1))
     tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
     assert "half_done" not in tables
     assert not conn.in_transaction
@@ -141,10 +143,10 @@ def migrate_in_processes(url: str, count: int = 4) -> list[str]:
 
 def test_concurrent_migrations_from_processes_sqlite(tmp_path: Path) -> None:
     path = tmp_path / "race.db"
-    assert migrate_in_processes(f"sqlite:///{path}") == ["1"] * 4
+    assert migrate_in_processes(f"sqlite:///{path}") == [str(LATEST)] * 4
     conn = sqlite3.connect(path)
     try:
-        assert _versions(conn) == [1]
+        assert _versions(conn) == list(range(1, LATEST + 1))
     finally:
         conn.close()
 
@@ -153,7 +155,7 @@ def test_concurrent_migrations_from_processes_sqlite(tmp_path: Path) -> None:
 def test_concurrent_migrations_from_processes_postgres(pg_url: str) -> None:
     import psycopg
 
-    assert migrate_in_processes(pg_url) == ["1"] * 4
+    assert migrate_in_processes(pg_url) == [str(LATEST)] * 4
     with psycopg.connect(pg_url) as conn:
         versions = conn.execute(f"SELECT version FROM {SCHEMA_TABLE}").fetchall()
-    assert versions == [(1,)]
+    assert versions == [(v,) for v in range(1, LATEST + 1)]
