@@ -208,3 +208,48 @@ def test_prompt_longer_than_the_context_is_a_400(
             model="local", messages=[{"role": "user", "content": "word " * 300}]
         )
     assert caught.value.response.json()["error"]["code"] == "context_length_exceeded"
+
+
+def test_zero_config_serves_the_pulled_models(tmp_path: Path, tiny: Path) -> None:
+    """`freehold serve` with no config serves every GGUF in $FREEHOLD_HOME/models."""
+    import os
+    import shutil
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from freehold.testing.servers import free_port
+
+    home = tmp_path / "home"
+    (home / "models").mkdir(parents=True)
+    shutil.copy(tiny, home / "models" / "Tiny-Chat-F32.gguf")
+    env = {k: v for k, v in os.environ.items()
+           if k not in {"FREEHOLD_CONFIG", "OPENAI_API_KEY", "ANTHROPIC_API_KEY"}}
+    env["FREEHOLD_HOME"] = str(home)
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "freehold", "serve", "--port", str(port)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                httpx.get(url + "/health", timeout=1)
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline
+                time.sleep(0.05)
+        client = openai.OpenAI(base_url=url + "/v1", api_key="k", max_retries=0, timeout=30)
+        try:
+            assert [m.id for m in client.models.list()] == ["tiny-chat-f32"]
+            reply = client.chat.completions.create(
+                model="tiny-chat-f32", messages=[{"role": "user", "content": "hi"}], max_tokens=8)
+        finally:
+            client.close()
+        assert reply.usage is not None and reply.usage.prompt_tokens > 0
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=30)

@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from freehold.cli.common import config_option, echo_json, json_option, load_config
+from freehold.cli.common import config_option, echo_json, echo_table, json_option, load_config
 from freehold.modelfiles import (
     CatalogEntry,
     Downloaded,
@@ -17,6 +17,7 @@ from freehold.modelfiles import (
     UnknownModel,
     default_models_dir,
     fetch,
+    load_catalog,
     lookup,
 )
 from freehold.modelfiles.download import check_url, normalize_sha256
@@ -110,8 +111,23 @@ def _report(result: Downloaded) -> None:
         )
 
 
+def _list_catalog(as_json: bool) -> None:
+    entries = load_catalog()
+    if as_json:
+        echo_json({"models": [entry.model_dump() for entry in entries.values()]})
+        return
+    echo_table(
+        ["NAME", "SIZE", "QUANT", "PARAMS", "LICENSE", "FILE"],
+        [
+            [name, human_size(e.size_bytes), e.quantization, e.params, e.license, e.filename]
+            for name, e in entries.items()
+        ],
+    )
+
+
 @click.command(short_help="Download a GGUF model file.")
-@click.argument("name_or_url")
+@click.argument("name_or_url", required=False)
+@click.option("--list", "list_names", is_flag=True, help="List the catalogue's short names.")
 @click.option(
     "--to",
     "to_dir",
@@ -124,7 +140,8 @@ def _report(result: Downloaded) -> None:
 @config_option
 @json_option
 def pull(
-    name_or_url: str,
+    name_or_url: str | None,
+    list_names: bool,
     to_dir: str | None,
     sha256: str | None,
     force: bool,
@@ -140,6 +157,11 @@ def pull(
     failed, 2 usage (e.g. an unknown name; the message lists the known ones).
     """
     load_config(config_path)
+    if list_names:
+        _list_catalog(as_json)
+        return
+    if name_or_url is None:
+        raise click.UsageError("give a short name (see --list) or a URL")
     url, filename, expected, size = _resolve(name_or_url, sha256)
     dest_dir = Path(to_dir) if to_dir else default_models_dir()
     label = filename or url.rsplit("/", 1)[-1].split("?", 1)[0]

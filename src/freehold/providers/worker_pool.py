@@ -13,6 +13,7 @@ import asyncio
 import logging
 import queue
 import threading
+from collections import deque
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
@@ -36,7 +37,12 @@ class Job(Generic[E]):
         self.work = work
         self.cancelled = threading.Event()
         self._loop = loop
-        self._items: asyncio.Queue[object] = asyncio.Queue()
+        # Items cross threads in batches: the worker appends, and wakes the loop only when
+        # no wake-up is pending yet, so a fast producer costs one wake-up per batch.
+        self._lock = threading.Lock()
+        self._pending: deque[object] = deque()
+        self._wake_pending = False
+        self._ready = asyncio.Event()
 
     # -- worker side ----------------------------------------------------------------------
     def emit(self, item: object) -> None:
@@ -46,22 +52,36 @@ class Job(Generic[E]):
         self._send(_End(error))
 
     def _send(self, item: object) -> None:
+        with self._lock:
+            self._pending.append(item)
+            if self._wake_pending:
+                return
+            self._wake_pending = True
         try:
-            self._loop.call_soon_threadsafe(self._items.put_nowait, item)
+            self._loop.call_soon_threadsafe(self._ready.set)
         except RuntimeError:  # the loop has closed: nobody is listening any more
             self.cancelled.set()
 
     # -- loop side ------------------------------------------------------------------------
+    def _take(self) -> list[object]:
+        with self._lock:
+            items = list(self._pending)
+            self._pending.clear()
+            self._wake_pending = False
+        self._ready.clear()
+        return items
+
     async def results(self) -> AsyncIterator[object]:
         """Everything the work emits, in order; re-raises its failure. Leaving early cancels."""
         try:
             while True:
-                item = await self._items.get()
-                if isinstance(item, _End):
-                    if item.error is not None:
-                        raise item.error
-                    return
-                yield item
+                await self._ready.wait()
+                for item in self._take():
+                    if isinstance(item, _End):
+                        if item.error is not None:
+                            raise item.error
+                        return
+                    yield item
         finally:
             self.cancelled.set()
 

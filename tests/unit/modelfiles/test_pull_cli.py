@@ -137,3 +137,21 @@ def test_models_without_local_files_says_how_to_pull(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "freehold pull NAME" in result.stdout
     assert json.loads(run(tmp_path, "models", "--json").stdout)["local_files"] == []
+
+
+def test_list_shows_the_catalogue() -> None:
+    from click.testing import CliRunner
+
+    from freehold.cli.main import cli
+    from freehold.modelfiles import load_catalog
+
+    result = CliRunner().invoke(cli, ["pull", "--list"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0].split()[:3] == ["NAME", "SIZE", "QUANT"]
+    assert {line.split()[0] for line in lines[2:]} == set(load_catalog())
+    listed = CliRunner().invoke(cli, ["pull", "--list", "--json"])
+    assert [m["name"] for m in __import__("json").loads(listed.output)["models"]] == list(
+        load_catalog()
+    )
+    assert CliRunner().invoke(cli, ["pull"]).exit_code == 2
