@@ -224,13 +224,18 @@ def test_zero_config_serves_the_pulled_models(tmp_path: Path, tiny: Path) -> Non
     home = tmp_path / "home"
     (home / "models").mkdir(parents=True)
     shutil.copy(tiny, home / "models" / "Tiny-Chat-F32.gguf")
-    env = {k: v for k, v in os.environ.items()
-           if k not in {"FREEHOLD_CONFIG", "OPENAI_API_KEY", "ANTHROPIC_API_KEY"}}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"FREEHOLD_CONFIG", "OPENAI_API_KEY", "ANTHROPIC_API_KEY"}
+    }
     env["FREEHOLD_HOME"] = str(home)
     port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "freehold", "serve", "--port", str(port)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=env,
     )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -246,7 +251,8 @@ def test_zero_config_serves_the_pulled_models(tmp_path: Path, tiny: Path) -> Non
         try:
             assert [m.id for m in client.models.list()] == ["tiny-chat-f32"]
             reply = client.chat.completions.create(
-                model="tiny-chat-f32", messages=[{"role": "user", "content": "hi"}], max_tokens=8)
+                model="tiny-chat-f32", messages=[{"role": "user", "content": "hi"}], max_tokens=8
+            )
         finally:
             client.close()
         assert reply.usage is not None and reply.usage.prompt_tokens > 0
