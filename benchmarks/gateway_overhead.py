@@ -25,6 +25,7 @@ import aiohttp
 import uvloop
 import yaml
 
+from freehold.testing.gateway_process import start_serve
 from freehold.testing.servers import free_port
 
 BODY = b'{"model": "bench", "messages": [{"role": "user", "content": "Say hello."}]}'
@@ -192,20 +193,7 @@ def start_targets(workdir: Path, litellm: Path | None) -> list[Target]:
         )
     )
     freehold = Target("freehold", f"http://127.0.0.1:{freehold_port}/v1", "sk-client")
-    freehold.process = spawn(
-        [
-            python,
-            "-m",
-            "freehold",
-            "serve",
-            "--config",
-            str(config),
-            "--port",
-            str(freehold_port),
-            "--log-level",
-            "warning",
-        ]
-    )
+    freehold.process = start_serve(freehold_port, config=config, log_level="warning")
     targets = [upstream, freehold]
     if litellm is not None:
         port = free_port()

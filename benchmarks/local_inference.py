@@ -22,7 +22,6 @@ import json
 import os
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -35,6 +34,7 @@ import numpy as np
 import yaml
 from llama_cpp import Llama
 
+from freehold.testing.gateway_process import start_serve, wait_until_up
 from freehold.testing.servers import free_port
 from freehold.testing.tiny_gguf import write_tiny_llama
 
@@ -149,30 +149,10 @@ def start_freehold(
             }
         )
     )
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "freehold",
-            "serve",
-            "--config",
-            str(config),
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    process = start_serve(port, config=config, log_level="warning")
     url = f"http://127.0.0.1:{port}"
-    for _ in range(600):
-        try:
-            httpx.get(url + "/health", timeout=1)
-            return process, url
-        except httpx.TransportError:
-            time.sleep(0.1)
-    raise RuntimeError("freehold did not start")
+    wait_until_up(url, process)
+    return process, url
 
 
 def rates(samples: list[tuple[float, float]], prompt: int, generated: int) -> tuple[float, float]:

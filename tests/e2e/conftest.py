@@ -5,14 +5,11 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import openai
 import pytest
 import yaml
@@ -20,6 +17,7 @@ import yaml
 from freehold.ledger import open_store
 from freehold.ledger.base import LedgerRow
 from freehold.testing import mock_anthropic, mock_openai
+from freehold.testing.gateway_process import start_serve, wait_until_up
 from freehold.testing.servers import ServerThread, free_port
 
 UPSTREAM_KEY = "sk-upstream-SECRET-0123456789"
@@ -35,36 +33,11 @@ class Gateway:
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = config.with_suffix(".log")
         self._log = self.log_path.open("wb")
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "freehold",
-                "serve",
-                "--config",
-                str(config),
-                "--port",
-                str(self.port),
-                "--log-level",
-                "info",
-            ],
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            env=env,
-        )
-        self._wait_ready()
-
-    def _wait_ready(self) -> None:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"freehold serve exited:\n{self.log()}")
-            try:
-                if httpx.get(self.url + "/health", timeout=1).status_code == 200:
-                    return
-            except httpx.TransportError:
-                time.sleep(0.05)
-        raise RuntimeError(f"freehold serve did not start:\n{self.log()}")
+        self.process = start_serve(self.port, config=config, env=env, output=self._log)
+        try:
+            wait_until_up(self.url, self.process, timeout_s=30)
+        except RuntimeError as exc:
+            raise RuntimeError(f"{exc}:\n{self.log()}") from None
 
     def log(self) -> str:
         if not self._log.closed:

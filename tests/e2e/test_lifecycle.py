@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 import threading
 import time
 from decimal import Decimal
@@ -17,6 +15,7 @@ import httpx
 import pytest
 
 from freehold.ledger import open_store
+from freehold.testing.gateway_process import start_serve, wait_until_up
 from freehold.testing.servers import free_port
 
 from .conftest import Gateway, StartGateway
@@ -61,22 +60,10 @@ def test_zero_config_serve_starts_and_says_how_to_add_a_model(tmp_path: Path) ->
     env["FREEHOLD_HOME"] = str(tmp_path / "home")
     log = tmp_path / "serve.log"
     with log.open("wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "freehold", "serve", "--port", str(port)],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            env=env,
-        )
+        process = start_serve(port, env=env, output=out)
         try:
             url = f"http://127.0.0.1:{port}"
-            deadline = time.monotonic() + 30
-            while True:
-                try:
-                    httpx.get(url + "/health", timeout=1)
-                    break
-                except httpx.TransportError:
-                    assert time.monotonic() < deadline, log.read_text()
-                    time.sleep(0.05)
+            wait_until_up(url, process, timeout_s=30)
             assert httpx.get(url + "/v1/models").json() == {"object": "list", "data": []}
             response = httpx.post(
                 url + CHAT,

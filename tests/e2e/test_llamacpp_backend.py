@@ -5,6 +5,9 @@ cancellation on a tiny model the test writes itself."""
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import signal
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -12,6 +15,9 @@ from typing import Any
 import httpx
 import openai
 import pytest
+
+from freehold.testing.gateway_process import start_serve, wait_until_up
+from freehold.testing.servers import free_port
 
 from .conftest import Gateway, MakeClient, StartGateway
 
@@ -212,15 +218,6 @@ def test_prompt_longer_than_the_context_is_a_400(
 
 def test_zero_config_serves_the_pulled_models(tmp_path: Path, tiny: Path) -> None:
     """`freehold serve` with no config serves every GGUF in $FREEHOLD_HOME/models."""
-    import os
-    import shutil
-    import signal
-    import subprocess
-    import sys
-    import time
-
-    from freehold.testing.servers import free_port
-
     home = tmp_path / "home"
     (home / "models").mkdir(parents=True)
     shutil.copy(tiny, home / "models" / "Tiny-Chat-F32.gguf")
@@ -231,22 +228,10 @@ def test_zero_config_serves_the_pulled_models(tmp_path: Path, tiny: Path) -> Non
     }
     env["FREEHOLD_HOME"] = str(home)
     port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "freehold", "serve", "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env=env,
-    )
+    process = start_serve(port, env=env)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                httpx.get(url + "/health", timeout=1)
-                break
-            except httpx.TransportError:
-                assert time.monotonic() < deadline
-                time.sleep(0.05)
+        wait_until_up(url, process, timeout_s=30)
         client = openai.OpenAI(base_url=url + "/v1", api_key="k", max_retries=0, timeout=30)
         try:
             assert [m.id for m in client.models.list()] == ["tiny-chat-f32"]
