@@ -8,7 +8,7 @@ once, and the API relays it without re-modelling it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -124,6 +124,24 @@ class Chunk:
 
     data: dict[str, Any]
     usage: Usage | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """One validator's judgement of one answer."""
+
+    validator: str
+    passed: bool
+    reason: str
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "validator": self.validator,
+            "passed": self.passed,
+            "reason": self.reason,
+            "details": self.details,
+        }
 
 
 def usage_from_openai(raw: Any) -> Usage | None:

@@ -1,0 +1,1 @@
+"""Deterministic checks on stochastic answers: validators behind one small interface."""
