@@ -12,6 +12,11 @@ import secrets
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import HealthCheck, settings
+
+# Property tests judge correctness, not speed: no per-example deadline on a shared machine.
+settings.register_profile("freehold", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("freehold")
 
 PG_URL = os.environ.get("FREEHOLD_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 

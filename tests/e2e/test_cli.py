@@ -152,6 +152,9 @@ def test_ledger_summary_and_export_after_traffic(gateway: Gateway) -> None:
         "usage_estimated",
         "stream",
         "cost_basis",
+        "validation",
+        "verdicts",
+        "attempts",
     ]
     assert [r["cost_usd"] for r in rows] == [
         "0.000032500",
@@ -184,3 +187,18 @@ def test_check_config_json_and_config_option(tmp_path: Path) -> None:
         "problems": [{"key": "models[0].base_url", "reason": "required key is missing"}],
     }
     assert freehold("check-config").returncode == 2  # no file named: a usage error
+
+
+def test_check_config_builds_validator_specs(tmp_path: Path) -> None:
+    path = tmp_path / "v.yaml"
+    path.write_text(
+        "models:\n  - name: a\n    backend: openai\n    base_url: http://127.0.0.1:9/v1\n"
+        "    validators:\n      - {type: json}\n      - {type: regex, pattern: '('}\n"
+    )
+    result = freehold("check-config", str(path))
+    assert result.returncode == 2
+    (line,) = result.stderr.splitlines()
+    assert line.startswith(f"{path}:models[0].validators[1].pattern: ")
+    serve = freehold("serve", "--config", str(path))
+    assert serve.returncode == 1
+    assert "models[0].validators[1].pattern" in serve.stderr

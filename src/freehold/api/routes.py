@@ -57,9 +57,13 @@ async def chat_completions(request: Request) -> Response:
     except FreeholdError as error:
         if ctx.served_model:
             headers["x-freehold-model"] = ctx.served_model
+        if ctx.validation:
+            headers["x-freehold-validation"] = ctx.validation
         return error_response(error, headers)
 
     headers["x-freehold-model"] = ctx.served_model or ""
+    if ctx.validation:
+        headers["x-freehold-validation"] = ctx.validation
     if chat.stream:
         headers["cache-control"] = "no-cache"
         return StreamingResponse(

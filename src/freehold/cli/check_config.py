@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
 
 from freehold.cli.common import echo_json, json_option
+from freehold.cli.preflight import local_file_problems, validator_problems
 from freehold.config import ConfigError, Problem, Settings, load_settings
 
 
 def _check_files(source: str, settings: Settings) -> None:
     """Local model files named by the config must exist."""
-    problems = [
-        Problem(f"models[{index}].path", f"no such file: {model.path}")
-        for index, model in enumerate(settings.models)
-        if model.path is not None and not Path(model.path).expanduser().is_file()
-    ]
+    problems = [Problem(key, reason) for key, reason in local_file_problems(settings)]
+    for problem in validator_problems(settings):
+        key, _, reason = problem.partition(": ")
+        problems.append(Problem(key, reason))
     if problems:
         raise ConfigError(source, problems)
 

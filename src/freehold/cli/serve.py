@@ -3,33 +3,11 @@
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 
 import click
 
 from freehold.cli.common import config_option, load_config
-from freehold.config import Settings
-from freehold.core.importer import MissingExtra
-from freehold.ledger import LedgerError, open_store
-from freehold.ledger.factory import describe
-from freehold.providers.registry import missing_backends
-
-
-def _preflight(settings: Settings) -> None:
-    """Fail fast, with clear messages, when something configured cannot work: the ledger
-    cannot be opened, a backend's extra is not installed, a local model file is missing."""
-    problems = missing_backends(settings.models)
-    for model in settings.models:
-        if model.path is not None and not Path(model.path).expanduser().is_file():
-            problems.append(f"model {model.name!r}: no such file {model.path}")
-    try:
-        open_store(settings.ledger).close()
-    except (MissingExtra, LedgerError) as exc:
-        problems.append(f"cannot open the ledger {describe(settings.ledger)}: {exc}")
-    for problem in problems:
-        click.echo(f"freehold: {problem}", err=True)
-    if problems:
-        raise SystemExit(1)
+from freehold.cli.preflight import preflight
 
 
 @click.command(short_help="Run the gateway.")
@@ -49,7 +27,11 @@ def serve(config_path: str | None, host: str | None, port: int | None, log_level
     from freehold.api.app import create_app
 
     settings = load_config(config_path)
-    _preflight(settings)
+    problems = preflight(settings)
+    for problem in problems:
+        click.echo(f"freehold: {problem}", err=True)
+    if problems:
+        raise SystemExit(1)
     logging.basicConfig(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )

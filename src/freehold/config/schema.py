@@ -97,6 +97,10 @@ class ModelSettings(_Frozen):
     max_queue: int = Field(default=16, ge=0)
     chat_format: str | None = None
     energy: EnergySettings | None = None
+    # deterministic checks on this model's answers (freehold.validate)
+    validators: tuple[dict[str, Any], ...] = ()
+    on_fail: Literal["annotate", "error", "repair"] = "annotate"
+    max_repairs: int = Field(default=1, ge=0, le=5)
 
     @model_validator(mode="after")
     def _backend_needs(self) -> ModelSettings:
@@ -106,6 +110,9 @@ class ModelSettings(_Frozen):
             raise ValueError("path: required for backend llamacpp (a .gguf file)")
         if self.backend == "llamacpp" and self.base_url is not None:
             raise ValueError("base_url: not used by backend llamacpp (use path)")
+        for index, spec in enumerate(self.validators):
+            if not isinstance(spec.get("type"), str):
+                raise ValueError(f"validators[{index}].type: required key is missing")
         if self.energy is not None and self.backend != "llamacpp":
             raise ValueError("energy: only local llamacpp models are priced by energy")
         return self

@@ -11,6 +11,7 @@ Stages raise them; ``freehold.api.errors`` renders them once, as OpenAI-format J
     │   └── ModelNotFound            404 invalid_request_error / model_not_found
     ├── MethodNotAllowed             405 invalid_request_error / method_not_allowed
     ├── ServiceUnavailable           503 server_error / service_unavailable
+    ├── ValidationFailed             422 validation_error / validation_failed
     └── UpstreamError                502 upstream_error / bad_gateway
         ├── UpstreamUnavailable      502 upstream_error / upstream_unavailable
         ├── UpstreamTimeout          504 upstream_error / upstream_timeout
@@ -107,6 +108,22 @@ class ServiceUnavailable(FreeholdError):
     status = 503
     type = "server_error"
     code = "service_unavailable"
+
+
+class ValidationFailed(FreeholdError):
+    """The answer failed its validators and ``on_fail`` is ``error``."""
+
+    kind = "validation_failed"
+    status = 422
+    type = "validation_error"
+    code = "validation_failed"
+
+    def __init__(self, message: str, verdicts: list[dict[str, object]]) -> None:
+        super().__init__(message)
+        self.verdicts = verdicts
+
+    def to_dict(self) -> dict[str, object]:
+        return {**super().to_dict(), "freehold": {"validation": "fail", "verdicts": self.verdicts}}
 
 
 class UpstreamError(FreeholdError):

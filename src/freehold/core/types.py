@@ -54,6 +54,20 @@ class StreamOptions(_Open):
     include_usage: bool = False
 
 
+OnFail = Literal["annotate", "error", "repair", "escalate"]
+
+
+class FreeholdOptions(BaseModel):
+    """freehold's own part of a request (``extra_body={"freehold": {...}}``); never sent
+    upstream."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    validate_: list[dict[str, Any]] = Field(default_factory=list, alias="validate")
+    on_fail: OnFail | None = None
+    max_repairs: int | None = Field(default=None, ge=0, le=5)
+
+
 class ChatRequest(_Open):
     """The body of ``POST /v1/chat/completions``."""
 
@@ -73,6 +87,7 @@ class ChatRequest(_Open):
     response_format: dict[str, Any] | None = None
     user: str | None = None
     metadata: dict[str, str] | None = None
+    freehold: FreeholdOptions | None = None
 
     @property
     def include_usage(self) -> bool:
@@ -84,8 +99,9 @@ class ChatRequest(_Open):
         return self.max_completion_tokens or self.max_tokens
 
     def wire(self) -> dict[str, Any]:
-        """The request as the client sent it (fields it set, unknown ones included)."""
-        return self.model_dump(exclude_unset=True)
+        """The request as the client sent it (fields it set, unknown ones included), less
+        freehold's own options."""
+        return self.model_dump(exclude_unset=True, exclude={"freehold"})
 
 
 @dataclass(slots=True)
@@ -101,6 +117,18 @@ class Usage:
     @property
     def total_tokens(self) -> int:
         return self.prompt_tokens + self.completion_tokens
+
+    def plus(self, other: Usage) -> Usage:
+        """The usage of two calls together (a repaired answer costs both)."""
+        compute = None
+        if self.compute_s is not None or other.compute_s is not None:
+            compute = (self.compute_s or 0.0) + (other.compute_s or 0.0)
+        return Usage(
+            self.prompt_tokens + other.prompt_tokens,
+            self.completion_tokens + other.completion_tokens,
+            self.estimated or other.estimated,
+            compute,
+        )
 
     def to_dict(self) -> dict[str, int]:
         return {

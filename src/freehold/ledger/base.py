@@ -28,6 +28,9 @@ FIELDS = (
     "usage_estimated",
     "stream",
     "cost_basis",
+    "validation",
+    "verdicts",
+    "attempts",
 )
 
 
@@ -40,6 +43,9 @@ class LedgerRow:
     chunk of a stream, and equals ``latency_ms`` for a non-streaming answer. ``cost_usd``
     is exact to 1e-9 USD; ``cost_basis`` says how it was priced: ``tokens`` (tokens × the
     model's prices) or ``energy`` (a local model's watts × its measured generation time).
+    ``validation`` is ``pass`` or ``fail`` when validators ran (else empty), ``verdicts``
+    their judgements (validator, passed, reason), and ``attempts`` the calls made (repairs
+    included; tokens and cost are their sum).
     """
 
     id: str
@@ -58,12 +64,16 @@ class LedgerRow:
     usage_estimated: bool
     stream: bool
     cost_basis: str = "tokens"
+    validation: str = ""
+    verdicts: tuple[dict[str, Any], ...] = ()
+    attempts: int = 1
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict: ISO-8601 timestamp, cost as fixed-point text."""
         out = asdict(self)
         out["ts"] = self.ts.isoformat()
         out["cost_usd"] = format_usd(self.cost_usd)
+        out["verdicts"] = list(self.verdicts)
         return out
 
     @classmethod
@@ -73,6 +83,8 @@ class LedgerRow:
         ts = datetime.fromisoformat(str(values["ts"]))
         values["ts"] = ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)
         values["cost_usd"] = Decimal(str(values["cost_usd"]))
+        if "verdicts" in values:
+            values["verdicts"] = tuple(values["verdicts"])
         return cls(**values)
 
 

@@ -49,6 +49,9 @@ COLUMNS = (
     "usage_estimated",
     "stream",
     "cost_basis",
+    "validation",
+    "verdicts",
+    "attempts",
 )
 
 #: Key of the PostgreSQL advisory lock held while migrating ("freehold" in ASCII).
@@ -91,6 +94,14 @@ SQLITE_STEPS: tuple[Step, ...] = (
         2,
         (f"ALTER TABLE {LEDGER_TABLE} ADD COLUMN cost_basis TEXT NOT NULL DEFAULT 'tokens'",),
     ),
+    Step(
+        3,
+        (
+            f"ALTER TABLE {LEDGER_TABLE} ADD COLUMN validation TEXT NOT NULL DEFAULT ''",
+            f"ALTER TABLE {LEDGER_TABLE} ADD COLUMN verdicts TEXT NOT NULL DEFAULT '[]'",
+            f"ALTER TABLE {LEDGER_TABLE} ADD COLUMN attempts INTEGER NOT NULL DEFAULT 1",
+        ),
+    ),
 )
 
 POSTGRES_STEPS: tuple[Step, ...] = (
@@ -120,6 +131,14 @@ POSTGRES_STEPS: tuple[Step, ...] = (
     Step(
         2,
         (f"ALTER TABLE {LEDGER_TABLE} ADD COLUMN cost_basis TEXT NOT NULL DEFAULT 'tokens'",),
+    ),
+    Step(
+        3,
+        (
+            f"ALTER TABLE {LEDGER_TABLE} ADD COLUMN validation TEXT NOT NULL DEFAULT ''",
+            f"ALTER TABLE {LEDGER_TABLE} ADD COLUMN verdicts TEXT NOT NULL DEFAULT '[]'",
+            f"ALTER TABLE {LEDGER_TABLE} ADD COLUMN attempts INTEGER NOT NULL DEFAULT 1",
+        ),
     ),
 )
 

@@ -17,6 +17,8 @@ from datetime import UTC, datetime
 from types import ModuleType, TracebackType
 from typing import TYPE_CHECKING, Any
 
+import orjson
+
 from freehold.core.importer import MissingExtra
 from freehold.core.money import from_nanousd, to_nanousd
 from freehold.ledger.base import LedgerError, LedgerRow
@@ -68,6 +70,9 @@ def _params(row: LedgerRow) -> tuple[Any, ...]:
         row.usage_estimated,
         row.stream,
         row.cost_basis,
+        row.validation,
+        orjson.dumps(list(row.verdicts)).decode(),
+        row.attempts,
     )
 
 
@@ -75,6 +80,7 @@ def _row(record: Sequence[Any]) -> LedgerRow:
     values = dict(zip(COLUMNS, record, strict=True))
     cost = values.pop("cost_nusd")
     values["ts"] = _utc(values["ts"])
+    values["verdicts"] = tuple(orjson.loads(values["verdicts"]))
     return LedgerRow(cost_usd=from_nanousd(cost), **values)
 
 

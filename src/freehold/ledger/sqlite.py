@@ -17,6 +17,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+import orjson
+
 from freehold.core.money import from_nanousd, to_nanousd
 from freehold.ledger.base import LedgerError, LedgerNotFound, LedgerRow
 from freehold.ledger.migrations import (
@@ -57,6 +59,9 @@ def _params(row: LedgerRow) -> tuple[Any, ...]:
         int(row.usage_estimated),
         int(row.stream),
         row.cost_basis,
+        row.validation,
+        orjson.dumps(list(row.verdicts)).decode(),
+        row.attempts,
     )
 
 
@@ -79,6 +84,9 @@ def _row(record: Sequence[Any]) -> LedgerRow:
         usage_estimated=bool(values["usage_estimated"]),
         stream=bool(values["stream"]),
         cost_basis=values["cost_basis"],
+        validation=values["validation"],
+        verdicts=tuple(orjson.loads(values["verdicts"])),
+        attempts=values["attempts"],
     )
 
 

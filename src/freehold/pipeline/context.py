@@ -6,6 +6,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any
 
 from freehold.config.schema import ModelSettings
 from freehold.core.errors import FreeholdError
@@ -26,6 +27,9 @@ class RequestContext:
     usage: Usage | None = None
     cost: Decimal = ZERO
     cost_basis: str = "tokens"
+    validation: str = ""
+    verdicts: tuple[dict[str, Any], ...] = ()
+    attempts: int = 1
     first_chunk_at: float | None = None
     status: int = 200
     error: FreeholdError | None = None

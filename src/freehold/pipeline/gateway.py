@@ -11,13 +11,25 @@ from typing import Any, Protocol
 
 from freehold.auth.static_keys import StaticKeys
 from freehold.config.schema import ModelSettings
-from freehold.core.errors import FreeholdError, ModelNotFound
+from freehold.core.errors import FreeholdError, ModelNotFound, ValidationFailed
 from freehold.core.types import ChatRequest, ChatResult, Chunk
 from freehold.ledger.base import LedgerRow
 from freehold.pipeline.context import RequestContext
 from freehold.pipeline.tally import StreamTally
+from freehold.pipeline.validation import (
+    Checks,
+    answer_of,
+    as_chunks,
+    build_model_validators,
+    checks_for,
+    failure_summary,
+    ledger_verdicts,
+    passed,
+    repair_request,
+)
 from freehold.providers.base import Provider
 from freehold.providers.registry import ProviderRegistry
+from freehold.validate.registry import run_all
 
 log = logging.getLogger("freehold.gateway")
 
@@ -34,6 +46,9 @@ class Gateway:
         self._providers = providers
         self._ledger = ledger
         self._keys = keys
+        self._validators = {
+            name: build_model_validators(providers.settings(name)) for name in providers.names
+        }
 
     # -- admission ----------------------------------------------------------------------
     def authenticate(self, ctx: RequestContext, authorization: str | None) -> None:
@@ -68,12 +83,55 @@ class Gateway:
         try:
             with _failures(ctx):
                 provider, settings = self._resolve(ctx, request)
-                result = await provider.complete(request)
-            ctx.settle(result.usage, settings)
+                checks = checks_for(request, settings, self._validators[settings.name])
+                result = await self._answer(ctx, provider, request, settings, checks)
             ctx.first_chunk_at = time.perf_counter()
             return result
         finally:
             self.record(ctx)
+
+    async def _answer(
+        self,
+        ctx: RequestContext,
+        provider: Provider,
+        request: ChatRequest,
+        settings: ModelSettings,
+        checks: Checks | None,
+    ) -> ChatResult:
+        """A whole answer; with checks, validated (and repaired, while allowed)."""
+        result = await provider.complete(request)
+        usage = result.usage
+        ctx.settle(usage, settings)
+        if checks is None:
+            return result
+        verdicts = run_all(checks.validators, answer_of(result, request))
+        asked = request
+        while (
+            not passed(verdicts)
+            and checks.on_fail == "repair"
+            and (ctx.attempts <= checks.max_repairs)
+        ):
+            asked = repair_request(asked, result, verdicts)
+            result = await provider.complete(asked)
+            ctx.attempts += 1
+            usage = usage.plus(result.usage)
+            ctx.settle(usage, settings)
+            verdicts = run_all(checks.validators, answer_of(result, asked))
+        result.usage, result.body["usage"] = usage, usage.to_dict()
+        ctx.validation = "pass" if passed(verdicts) else "fail"
+        ctx.verdicts = ledger_verdicts(verdicts)
+        if checks.echo:
+            result.body["freehold"] = {
+                "validation": ctx.validation,
+                "verdicts": [v.to_dict() for v in verdicts],
+                "attempts": ctx.attempts,
+            }
+        if ctx.validation == "fail" and checks.on_fail in ("error", "repair"):
+            raise ValidationFailed(
+                f"The answer failed validation: {failure_summary(verdicts)}",
+                [v.to_dict() for v in verdicts],
+            )
+        return result
 
     # -- streams ------------------------------------------------------------------------
     async def open_stream(
@@ -85,6 +143,9 @@ class Gateway:
         try:
             with _failures(ctx):
                 provider, settings = self._resolve(ctx, request)
+                checks = checks_for(request, settings, self._validators[settings.name])
+                if checks is not None:
+                    return await self._validated_stream(ctx, provider, request, settings, checks)
                 upstream = aiter(provider.stream(request))
                 first = await anext(upstream, None)
         except FreeholdError:
@@ -92,6 +153,21 @@ class Gateway:
             raise
         ctx.first_chunk_at = time.perf_counter()
         return self._relay(ctx, request, settings, upstream, first)
+
+    async def _validated_stream(
+        self,
+        ctx: RequestContext,
+        provider: Provider,
+        request: ChatRequest,
+        settings: ModelSettings,
+        checks: Checks,
+    ) -> AsyncIterator[dict[str, Any]]:
+        """A stream whose answer must pass its checks: the whole answer is generated and
+        validated first, then sent as chunks (so a failure can still be a proper error)."""
+        result = await self._answer(ctx, provider, request, settings, checks)
+        ctx.first_chunk_at = time.perf_counter()
+        self.record(ctx)
+        return _replay(as_chunks(result.body, request.include_usage))
 
     async def _relay(
         self,
@@ -142,6 +218,9 @@ class Gateway:
             usage_estimated=bool(usage and usage.estimated),
             stream=bool(ctx.request and ctx.request.stream),
             cost_basis=ctx.cost_basis,
+            validation=ctx.validation,
+            verdicts=ctx.verdicts,
+            attempts=ctx.attempts,
         )
         self._ledger.record(row)
 
@@ -160,6 +239,11 @@ def _failures(ctx: RequestContext) -> Iterator[None]:
         internal = FreeholdError("freehold failed to handle the request")
         ctx.fail(internal)
         raise internal from None
+
+
+async def _replay(chunks: list[dict[str, Any]]) -> AsyncIterator[dict[str, Any]]:
+    for chunk in chunks:
+        yield chunk
 
 
 async def _close(upstream: AsyncIterator[Chunk]) -> None:

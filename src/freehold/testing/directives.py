@@ -8,6 +8,7 @@ upstream, e.g. ``"hi [[status:429]]"``. Shared by every mock so they all behave 
 - ``[[cut]]``       a stream: send two chunks, then drop the connection
 - ``[[garbage]]``   answer 200 with a body that is not JSON
 - ``[[words:N]]``   answer with N words ``w0 w1 …``
+- ``[[echo]]``      answer with the text itself (no ``You said:``)
 Otherwise the answer is ``"You said: <text>"``, streamed a word per chunk. Token counts are
 word counts, so tests can compute usage exactly.
 """
@@ -31,10 +32,13 @@ class Directives:
     cut: bool = False
     garbage: bool = False
     words: int | None = None
+    echo: bool = False
 
     def reply_words(self) -> list[str]:
         if self.words is not None:
             return [f"w{i}" for i in range(self.words)]
+        if self.echo:
+            return self.text.split()
         return ["You", "said:", *self.text.split()]
 
 
@@ -58,6 +62,7 @@ def parse(text: str) -> Directives:
         cut="cut" in found,
         garbage="garbage" in found,
         words=int(found["words"]) if found.get("words") else None,
+        echo="echo" in found,
     )
 
 

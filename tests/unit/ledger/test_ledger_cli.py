@@ -116,6 +116,9 @@ def test_export_jsonl_exact_rows(config: Path, make_row: MakeRow) -> None:
         "usage_estimated": True,
         "stream": True,
         "cost_basis": "tokens",
+        "validation": "",
+        "verdicts": [],
+        "attempts": 1,
     }
     assert parsed[2]["served_model"] is None
     assert parsed[2]["ttft_ms"] is None
