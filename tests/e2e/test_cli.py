@@ -155,6 +155,8 @@ def test_ledger_summary_and_export_after_traffic(gateway: Gateway) -> None:
         "validation",
         "verdicts",
         "attempts",
+        "decision",
+        "attempt_log",
     ]
     assert [r["cost_usd"] for r in rows] == [
         "0.000032500",

@@ -46,7 +46,8 @@ def create_app(settings: Settings) -> Starlette:
         writer.start()
         providers = ProviderRegistry(settings.models)
         keys = StaticKeys(k.get_secret_value() for k in settings.server.api_keys)
-        app.state.freehold = AppState(settings, Gateway(providers, writer, keys))
+        gateway = Gateway(providers, writer, keys, settings.routes)
+        app.state.freehold = AppState(settings, gateway, store)
         if not settings.models:
             log.warning(
                 "no models configured: add one to a config file (see README) and run "
@@ -63,6 +64,7 @@ def create_app(settings: Settings) -> Starlette:
         routes=[
             Route("/v1/chat/completions", routes.chat_completions, methods=["POST"]),
             Route("/v1/models", routes.list_models, methods=["GET"]),
+            Route("/v1/feedback", routes.feedback, methods=["POST"]),
             Route("/health", routes.health, methods=["GET"]),
         ],
         exception_handlers={

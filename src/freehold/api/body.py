@@ -57,7 +57,7 @@ def _param(loc: tuple[int | str, ...], data: Any) -> str:
     return out
 
 
-def _validation_error(exc: ValidationError, data: Any) -> InvalidRequest:
+def validation_error(exc: ValidationError, data: Any) -> InvalidRequest:
     first = exc.errors()[0]
     param = _param(tuple(first["loc"]), data)
     if first["type"] == "missing":
@@ -76,4 +76,4 @@ def parse_chat_request(data: Any) -> ChatRequest:
     try:
         return ChatRequest.model_validate(data)
     except ValidationError as exc:
-        raise _validation_error(exc, data) from None
+        raise validation_error(exc, data) from None

@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
 import secrets
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from freehold.api import sse
-from freehold.api.body import parse_chat_request, parse_json, read_limited
+from freehold.api.body import parse_chat_request, parse_json, read_limited, validation_error
 from freehold.api.errors import error_response
 from freehold.api.state import AppState
 from freehold.core.errors import FreeholdError
 from freehold.core.money import format_usd
+from freehold.ledger.base import Feedback
 from freehold.pipeline.context import RequestContext
 
 JSON = "application/json"
@@ -32,6 +36,20 @@ def new_request_id() -> str:
 def _requested_model(data: Any) -> str | None:
     model = data.get("model") if isinstance(data, dict) else None
     return model[:200] if isinstance(model, str) else None
+
+
+def _outcome_headers(ctx: RequestContext) -> dict[str, str]:
+    """Which model answered, how its answer was judged, and the route's path to it."""
+    headers = {}
+    if ctx.served_model:
+        headers["x-freehold-model"] = ctx.served_model
+    if ctx.validation:
+        headers["x-freehold-validation"] = ctx.validation
+    if ctx.route:
+        tried = [str(a["model"]) for a in ctx.tried if a.get("model")]
+        headers["x-freehold-route"] = ctx.route
+        headers["x-freehold-escalations"] = ",".join([*tried, ctx.served_model or ""])
+    return headers
 
 
 async def chat_completions(request: Request) -> Response:
@@ -55,21 +73,15 @@ async def chat_completions(request: Request) -> Response:
         else:
             result = await gateway.handle(ctx, chat)
     except FreeholdError as error:
-        if ctx.served_model:
-            headers["x-freehold-model"] = ctx.served_model
-        if ctx.validation:
-            headers["x-freehold-validation"] = ctx.validation
-        return error_response(error, headers)
+        return error_response(error, {**headers, **_outcome_headers(ctx)})
 
-    headers["x-freehold-model"] = ctx.served_model or ""
-    if ctx.validation:
-        headers["x-freehold-validation"] = ctx.validation
+    headers.update(_outcome_headers(ctx))
     if chat.stream:
         headers["cache-control"] = "no-cache"
         return StreamingResponse(
             sse.encode(chunks), media_type="text/event-stream", headers=headers
         )
-    headers["x-freehold-cost-usd"] = format_usd(ctx.cost)
+    headers["x-freehold-cost-usd"] = format_usd(ctx.totals()[2])
     return Response(orjson.dumps(result.body), media_type=JSON, headers=headers)
 
 
@@ -83,6 +95,9 @@ async def list_models(request: Request) -> Response:
     data = [
         {"id": m.name, "object": "model", "created": 0, "owned_by": m.backend}
         for m in state.settings.models
+    ] + [
+        {"id": r.name, "object": "model", "created": 0, "owned_by": f"freehold-route:{r.policy}"}
+        for r in state.settings.routes
     ]
     return Response(orjson.dumps({"object": "list", "data": data}), media_type=JSON)
 
@@ -91,3 +106,38 @@ async def health(request: Request) -> Response:
     state = _state(request)
     body = {"status": "ok", "models": len(state.settings.models)}
     return Response(orjson.dumps(body), media_type=JSON)
+
+
+class FeedbackBody(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    request_id: str = Field(min_length=1, max_length=200)
+    score: float = Field(ge=0, le=1)
+    source: str = Field(default="user", min_length=1, max_length=100)
+
+
+async def feedback(request: Request) -> Response:
+    """``POST /v1/feedback``: a human or programmatic judgement (0..1) of an answer, kept in
+    the ledger beside the request's row (what ``router train --from-ledger`` learns from)."""
+    state = _state(request)
+    ctx = RequestContext(request_id=new_request_id(), key_id=None)
+    try:
+        state.gateway.authenticate(ctx, request.headers.get("authorization"))
+        data = parse_json(await read_limited(request, 100_000))
+        body = FeedbackBody.model_validate(data)
+    except ValidationError as exc:
+        return error_response(validation_error(exc, data))
+    except FreeholdError as error:
+        return error_response(error)
+    item = Feedback(
+        "fb_" + secrets.token_hex(12), body.request_id, datetime.now(UTC), body.score, body.source
+    )
+    await asyncio.to_thread(state.store.write_feedback, [item])
+    reply = {
+        "id": item.id,
+        "object": "feedback",
+        "request_id": item.request_id,
+        "score": item.score,
+        "source": item.source,
+    }
+    return Response(orjson.dumps(reply), status_code=201, media_type=JSON)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from freehold.config.schema import Settings
+from freehold.ledger.base import LedgerStore
 from freehold.pipeline.gateway import Gateway
 
 
@@ -12,3 +13,4 @@ from freehold.pipeline.gateway import Gateway
 class AppState:
     settings: Settings
     gateway: Gateway
+    store: LedgerStore

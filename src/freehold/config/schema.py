@@ -135,10 +135,58 @@ class ModelSettings(_Frozen):
         return self.upstream_model or self.name
 
 
+class RuleSettings(_Frozen):
+    """``when`` every condition holds, ``use`` that candidate. Conditions: prompt size in
+    estimated tokens, tools or JSON mode present, metadata tags."""
+
+    use: str
+    when: RuleConditions = Field(default_factory=lambda: RuleConditions())
+
+
+class RuleConditions(_Frozen):
+    prompt_tokens_over: int | None = Field(default=None, ge=0)
+    prompt_tokens_under: int | None = Field(default=None, ge=1)
+    has_tools: bool | None = None
+    json_mode: bool | None = None
+    metadata: dict[str, str] = Field(default_factory=dict)
+
+
+class RouteSettings(_Frozen):
+    """A virtual model name that sends each request to one of its candidates."""
+
+    name: str = Field(min_length=1, pattern=r"^[^\s]+$")
+    policy: Literal["rules", "cascade", "predictive"]
+    candidates: tuple[str, ...] = Field(min_length=1)
+    target: float = Field(default=0.5, ge=0, le=1)
+    router: str | None = None
+    rules: tuple[RuleSettings, ...] = ()
+    validators: tuple[dict[str, Any], ...] = ()
+    max_repairs: int = Field(default=0, ge=0, le=5)
+
+    @model_validator(mode="after")
+    def _policy_needs(self) -> RouteSettings:
+        if self.policy == "rules" and not self.rules:
+            raise ValueError("rules: a rules route needs at least one rule")
+        if self.policy == "predictive" and self.router is None:
+            raise ValueError("router: a predictive route needs a trained router file")
+        if self.policy == "cascade" and len(self.candidates) < 2:
+            raise ValueError("candidates: a cascade needs at least two candidates")
+        if self.policy == "cascade" and not self.validators and self.router is None:
+            raise ValueError(
+                "validators: a cascade escalates when its checks fail: give it validators "
+                "(or a trained router)"
+            )
+        for index, rule in enumerate(self.rules):
+            if rule.use not in self.candidates:
+                raise ValueError(f"rules[{index}].use: {rule.use!r} is not one of the candidates")
+        return self
+
+
 class Settings(_Frozen):
     server: ServerSettings = ServerSettings()
     ledger: str = Field(default_factory=default_ledger_url)
     models: tuple[ModelSettings, ...] = ()
+    routes: tuple[RouteSettings, ...] = ()
 
     @field_validator("ledger")
     @classmethod
@@ -157,7 +205,18 @@ class Settings(_Frozen):
                     f"(also models[{seen[model.name]}])"
                 )
             seen[model.name] = index
+        for index, route in enumerate(self.routes):
+            if route.name in seen:
+                raise ValueError(f"routes[{index}].name: {route.name!r} is already a model name")
+            for position, candidate in enumerate(route.candidates):
+                if candidate not in seen:
+                    raise ValueError(
+                        f"routes[{index}].candidates[{position}]: no model named {candidate!r}"
+                    )
         return self
+
+    def route(self, name: str) -> RouteSettings | None:
+        return next((r for r in self.routes if r.name == name), None)
 
     def model(self, name: str) -> ModelSettings | None:
         return next((m for m in self.models if m.name == name), None)

@@ -5,7 +5,14 @@ the request path and writes them in batches; ``summarise`` totals rows for repor
 store modules themselves (and psycopg) are imported only when a URL asks for them.
 """
 
-from freehold.ledger.base import FIELDS, LedgerError, LedgerNotFound, LedgerRow, LedgerStore
+from freehold.ledger.base import (
+    FIELDS,
+    Feedback,
+    LedgerError,
+    LedgerNotFound,
+    LedgerRow,
+    LedgerStore,
+)
 from freehold.ledger.factory import describe, open_store
 from freehold.ledger.summary import ModelSummary, Summary, percentile, summarise
 from freehold.ledger.writer import BatchedWriter, WriterStats
@@ -13,6 +20,7 @@ from freehold.ledger.writer import BatchedWriter, WriterStats
 __all__ = [
     "FIELDS",
     "BatchedWriter",
+    "Feedback",
     "LedgerError",
     "LedgerNotFound",
     "LedgerRow",

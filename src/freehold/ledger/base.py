@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Protocol
@@ -31,6 +31,8 @@ FIELDS = (
     "validation",
     "verdicts",
     "attempts",
+    "decision",
+    "attempt_log",
 )
 
 
@@ -45,7 +47,9 @@ class LedgerRow:
     model's prices) or ``energy`` (a local model's watts × its measured generation time).
     ``validation`` is ``pass`` or ``fail`` when validators ran (else empty), ``verdicts``
     their judgements (validator, passed, reason), and ``attempts`` the calls made (repairs
-    included; tokens and cost are their sum).
+    included; tokens and cost are their sum). A routed request records its ``decision``
+    (policy, choice, scores) and ``attempt_log``: every candidate tried, in order, with its
+    tokens, cost, calls and validation.
     """
 
     id: str
@@ -67,6 +71,8 @@ class LedgerRow:
     validation: str = ""
     verdicts: tuple[dict[str, Any], ...] = ()
     attempts: int = 1
+    decision: dict[str, Any] = field(default_factory=dict)
+    attempt_log: tuple[dict[str, Any], ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict: ISO-8601 timestamp, cost as fixed-point text."""
@@ -74,6 +80,7 @@ class LedgerRow:
         out["ts"] = self.ts.isoformat()
         out["cost_usd"] = format_usd(self.cost_usd)
         out["verdicts"] = list(self.verdicts)
+        out["attempt_log"] = list(self.attempt_log)
         return out
 
     @classmethod
@@ -83,9 +90,21 @@ class LedgerRow:
         ts = datetime.fromisoformat(str(values["ts"]))
         values["ts"] = ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)
         values["cost_usd"] = Decimal(str(values["cost_usd"]))
-        if "verdicts" in values:
-            values["verdicts"] = tuple(values["verdicts"])
+        for name in ("verdicts", "attempt_log"):
+            if name in values:
+                values[name] = tuple(values[name])
         return cls(**values)
+
+
+@dataclass(frozen=True, slots=True)
+class Feedback:
+    """A judgement of one answer (``POST /v1/feedback``): a score in 0..1 and who gave it."""
+
+    id: str
+    request_id: str
+    ts: datetime
+    score: float
+    source: str
 
 
 class LedgerError(Exception):
@@ -111,5 +130,11 @@ class LedgerStore(Protocol):
 
     def rows(self, since: datetime | None = None) -> list[LedgerRow]:
         """Every row (ts ≥ since), oldest first."""
+
+    def write_feedback(self, items: Sequence[Feedback]) -> None:
+        """Insert feedback in one transaction."""
+
+    def feedback(self) -> list[Feedback]:
+        """All feedback, oldest first."""
 
     def close(self) -> None: ...

@@ -30,6 +30,9 @@ if TYPE_CHECKING:
 
 SCHEMA_TABLE = "freehold_schema_version"
 LEDGER_TABLE = "freehold_ledger"
+FEEDBACK_TABLE = "freehold_feedback"
+#: The schema version that created the feedback table.
+FEEDBACK_VERSION = 4
 
 #: Column order of the ``freehold_ledger`` table as the stores read and write it.
 COLUMNS = (
@@ -52,6 +55,8 @@ COLUMNS = (
     "validation",
     "verdicts",
     "attempts",
+    "decision",
+    "attempt_log",
 )
 
 #: Key of the PostgreSQL advisory lock held while migrating ("freehold" in ASCII).
@@ -102,6 +107,21 @@ SQLITE_STEPS: tuple[Step, ...] = (
             f"ALTER TABLE {LEDGER_TABLE} ADD COLUMN attempts INTEGER NOT NULL DEFAULT 1",
         ),
     ),
+    Step(
+        4,
+        (
+            f"ALTER TABLE {LEDGER_TABLE} ADD COLUMN decision TEXT NOT NULL DEFAULT '{{}}'",
+            f"ALTER TABLE {LEDGER_TABLE} ADD COLUMN attempt_log TEXT NOT NULL DEFAULT '[]'",
+            f"""CREATE TABLE {FEEDBACK_TABLE} (
+                id TEXT PRIMARY KEY,
+                request_id TEXT NOT NULL,
+                ts TEXT NOT NULL,
+                score DOUBLE PRECISION NOT NULL CHECK (score >= 0 AND score <= 1),
+                source TEXT NOT NULL
+            )""",
+            f"CREATE INDEX {FEEDBACK_TABLE}_request ON {FEEDBACK_TABLE} (request_id)",
+        ),
+    ),
 )
 
 POSTGRES_STEPS: tuple[Step, ...] = (
@@ -138,6 +158,21 @@ POSTGRES_STEPS: tuple[Step, ...] = (
             f"ALTER TABLE {LEDGER_TABLE} ADD COLUMN validation TEXT NOT NULL DEFAULT ''",
             f"ALTER TABLE {LEDGER_TABLE} ADD COLUMN verdicts TEXT NOT NULL DEFAULT '[]'",
             f"ALTER TABLE {LEDGER_TABLE} ADD COLUMN attempts INTEGER NOT NULL DEFAULT 1",
+        ),
+    ),
+    Step(
+        4,
+        (
+            f"ALTER TABLE {LEDGER_TABLE} ADD COLUMN decision TEXT NOT NULL DEFAULT '{{}}'",
+            f"ALTER TABLE {LEDGER_TABLE} ADD COLUMN attempt_log TEXT NOT NULL DEFAULT '[]'",
+            f"""CREATE TABLE {FEEDBACK_TABLE} (
+                id TEXT PRIMARY KEY,
+                request_id TEXT NOT NULL,
+                ts TIMESTAMPTZ NOT NULL,
+                score DOUBLE PRECISION NOT NULL CHECK (score >= 0 AND score <= 1),
+                source TEXT NOT NULL
+            )""",
+            f"CREATE INDEX {FEEDBACK_TABLE}_request ON {FEEDBACK_TABLE} (request_id)",
         ),
     ),
 )

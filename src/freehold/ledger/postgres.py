@@ -21,8 +21,15 @@ import orjson
 
 from freehold.core.importer import MissingExtra
 from freehold.core.money import from_nanousd, to_nanousd
-from freehold.ledger.base import LedgerError, LedgerRow
-from freehold.ledger.migrations import COLUMNS, LEDGER_TABLE, migrate_postgres, postgres_version
+from freehold.ledger.base import Feedback, LedgerError, LedgerRow
+from freehold.ledger.migrations import (
+    COLUMNS,
+    FEEDBACK_TABLE,
+    FEEDBACK_VERSION,
+    LEDGER_TABLE,
+    migrate_postgres,
+    postgres_version,
+)
 
 if TYPE_CHECKING:
     import psycopg
@@ -73,6 +80,8 @@ def _params(row: LedgerRow) -> tuple[Any, ...]:
         row.validation,
         orjson.dumps(list(row.verdicts)).decode(),
         row.attempts,
+        orjson.dumps(row.decision).decode(),
+        orjson.dumps(list(row.attempt_log)).decode(),
     )
 
 
@@ -81,6 +90,8 @@ def _row(record: Sequence[Any]) -> LedgerRow:
     cost = values.pop("cost_nusd")
     values["ts"] = _utc(values["ts"])
     values["verdicts"] = tuple(orjson.loads(values["verdicts"]))
+    values["decision"] = orjson.loads(values["decision"])
+    values["attempt_log"] = tuple(orjson.loads(values["attempt_log"]))
     return LedgerRow(cost_usd=from_nanousd(cost), **values)
 
 
@@ -156,6 +167,20 @@ class PostgresStore:
         params = [_params(row) for row in rows]
         with self._connection() as conn, conn.transaction(), conn.cursor() as cursor:
             cursor.executemany(_INSERT, params)
+
+    def write_feedback(self, items: Sequence[Feedback]) -> None:
+        params = [(f.id, f.request_id, _utc(f.ts), f.score, f.source) for f in items]
+        with self._connection() as conn, conn.transaction(), conn.cursor() as cursor:
+            cursor.executemany(f"INSERT INTO {FEEDBACK_TABLE} VALUES (%s, %s, %s, %s, %s)", params)
+
+    def feedback(self) -> list[Feedback]:
+        with self._connection() as conn:
+            if postgres_version(conn) < FEEDBACK_VERSION:
+                return []
+            records = conn.execute(
+                f"SELECT id, request_id, ts, score, source FROM {FEEDBACK_TABLE} ORDER BY ts, id"
+            ).fetchall()
+        return [Feedback(r[0], r[1], _utc(r[2]), float(r[3]), r[4]) for r in records]
 
     def rows(self, since: datetime | None = None) -> list[LedgerRow]:
         """Rows with ``ts >= since``, oldest first; none when the table does not exist."""

@@ -20,9 +20,11 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from freehold.core.money import from_nanousd, to_nanousd
-from freehold.ledger.base import LedgerError, LedgerNotFound, LedgerRow
+from freehold.ledger.base import Feedback, LedgerError, LedgerNotFound, LedgerRow
 from freehold.ledger.migrations import (
     COLUMNS,
+    FEEDBACK_TABLE,
+    FEEDBACK_VERSION,
     LEDGER_TABLE,
     migrate_sqlite,
     sqlite_ts,
@@ -62,6 +64,8 @@ def _params(row: LedgerRow) -> tuple[Any, ...]:
         row.validation,
         orjson.dumps(list(row.verdicts)).decode(),
         row.attempts,
+        orjson.dumps(row.decision).decode(),
+        orjson.dumps(list(row.attempt_log)).decode(),
     )
 
 
@@ -87,6 +91,8 @@ def _row(record: Sequence[Any]) -> LedgerRow:
         validation=values["validation"],
         verdicts=tuple(orjson.loads(values["verdicts"])),
         attempts=values["attempts"],
+        decision=orjson.loads(values["decision"]),
+        attempt_log=tuple(orjson.loads(values["attempt_log"])),
     )
 
 
@@ -186,6 +192,29 @@ class SqliteStore:
                     f"{_SELECT} WHERE ts >= ? ORDER BY ts, id", (sqlite_ts(since),)
                 ).fetchall()
         return [_row(record) for record in records]
+
+    def write_feedback(self, items: Sequence[Feedback]) -> None:
+        params = [(f.id, f.request_id, sqlite_ts(f.ts), f.score, f.source) for f in items]
+        with self._connection() as conn:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                conn.executemany(f"INSERT INTO {FEEDBACK_TABLE} VALUES (?, ?, ?, ?, ?)", params)
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+
+    def feedback(self) -> list[Feedback]:
+        with self._connection() as conn:
+            if sqlite_version(conn) < FEEDBACK_VERSION:
+                return []
+            records = conn.execute(
+                f"SELECT id, request_id, ts, score, source FROM {FEEDBACK_TABLE} ORDER BY ts, id"
+            ).fetchall()
+        return [
+            Feedback(r[0], r[1], datetime.fromisoformat(r[2]).astimezone(UTC), r[3], r[4])
+            for r in records
+        ]
 
     def close(self) -> None:
         """Close the connection; closing twice is harmless."""

@@ -10,7 +10,7 @@ from typing import Any
 
 from freehold.config.schema import ModelSettings
 from freehold.core.errors import FreeholdError
-from freehold.core.money import ZERO, cost_usd, energy_cost_usd
+from freehold.core.money import ZERO, cost_usd, energy_cost_usd, format_usd
 from freehold.core.types import ChatRequest, Usage
 
 
@@ -34,6 +34,10 @@ class RequestContext:
     status: int = 200
     error: FreeholdError | None = None
     error_type: str | None = None
+    decision: dict[str, Any] = field(default_factory=dict)
+    """A route's choice and the scores behind it."""
+    tried: list[dict[str, Any]] = field(default_factory=list)
+    """Candidates a route tried before the current one (each attempt's tokens and cost)."""
 
     def elapsed_ms(self, at: float | None = None) -> float:
         return ((at if at is not None else time.perf_counter()) - self.started) * 1000.0
@@ -51,6 +55,37 @@ class RequestContext:
             price = model.price.to_price()
             self.cost = cost_usd(price, usage.prompt_tokens, usage.completion_tokens)
             self.cost_basis = "tokens"
+
+    def attempt(self) -> dict[str, Any]:
+        """The current candidate's attempt, as the ledger keeps it."""
+        usage = self.usage
+        return {
+            "model": self.served_model,
+            "prompt_tokens": usage.prompt_tokens if usage else 0,
+            "completion_tokens": usage.completion_tokens if usage else 0,
+            "cost_usd": format_usd(self.cost),
+            "calls": self.attempts,
+            "validation": self.validation,
+            "error": self.error_type,
+        }
+
+    def escalate(self) -> None:
+        """Close the current candidate's attempt and start afresh for the next one."""
+        self.tried.append(self.attempt())
+        self.usage, self.cost, self.cost_basis = None, ZERO, "tokens"
+        self.validation, self.verdicts, self.attempts = "", (), 1
+        self.error, self.error_type, self.status = None, None, 200
+
+    def totals(self) -> tuple[int, int, Decimal, int]:
+        """Prompt tokens, completion tokens, cost and calls over every attempt."""
+        prompt = sum(int(a["prompt_tokens"]) for a in self.tried)
+        completion = sum(int(a["completion_tokens"]) for a in self.tried)
+        cost = sum((Decimal(a["cost_usd"]) for a in self.tried), ZERO) + self.cost
+        calls = sum(int(a["calls"]) for a in self.tried) + self.attempts
+        if self.usage is not None:
+            prompt += self.usage.prompt_tokens
+            completion += self.usage.completion_tokens
+        return prompt, completion, cost, calls
 
     def fail(self, error: FreeholdError) -> None:
         self.error = error

@@ -5,18 +5,25 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, Protocol
 
 from freehold.auth.static_keys import StaticKeys
-from freehold.config.schema import ModelSettings
-from freehold.core.errors import FreeholdError, ModelNotFound, ValidationFailed
+from freehold.config.schema import ModelSettings, RouteSettings
+from freehold.core.errors import (
+    FreeholdError,
+    ModelNotFound,
+    UpstreamError,
+    UpstreamRejected,
+    ValidationFailed,
+)
 from freehold.core.types import ChatRequest, ChatResult, Chunk
 from freehold.ledger.base import LedgerRow
 from freehold.pipeline.context import RequestContext
 from freehold.pipeline.tally import StreamTally
 from freehold.pipeline.validation import (
+    CascadeStep,
     Checks,
     answer_of,
     as_chunks,
@@ -29,7 +36,8 @@ from freehold.pipeline.validation import (
 )
 from freehold.providers.base import Provider
 from freehold.providers.registry import ProviderRegistry
-from freehold.validate.registry import run_all
+from freehold.routing import rules
+from freehold.validate.registry import build_all, run_all
 
 log = logging.getLogger("freehold.gateway")
 
@@ -42,12 +50,22 @@ class LedgerSink(Protocol):
 
 
 class Gateway:
-    def __init__(self, providers: ProviderRegistry, ledger: LedgerSink, keys: StaticKeys) -> None:
+    def __init__(
+        self,
+        providers: ProviderRegistry,
+        ledger: LedgerSink,
+        keys: StaticKeys,
+        routes: Sequence[RouteSettings] = (),
+    ) -> None:
         self._providers = providers
         self._ledger = ledger
         self._keys = keys
         self._validators = {
             name: build_model_validators(providers.settings(name)) for name in providers.names
+        }
+        self._routes = {route.name: route for route in routes}
+        self._route_validators = {
+            route.name: tuple(build_all(route.validators)) for route in routes
         }
 
     # -- admission ----------------------------------------------------------------------
@@ -61,14 +79,34 @@ class Gateway:
 
     # -- resolution ---------------------------------------------------------------------
     def _resolve(self, ctx: RequestContext, request: ChatRequest) -> tuple[Provider, ModelSettings]:
-        provider = self._providers.get(request.model)
+        """The model that answers: the one named, or the one a rules route picks."""
+        name = request.model
+        route = self._routes.get(name)
+        if route is not None and route.policy == "rules":
+            choice = rules.choose(route, request)
+            ctx.route = f"{route.name}; policy=rules"
+            ctx.decision = {
+                "policy": "rules",
+                "rule": choice.rule,
+                "choice": choice.model,
+                "prompt_tokens": choice.prompt_tokens,
+            }
+            name = choice.model
+        return self._model(ctx, name)
+
+    def _model(self, ctx: RequestContext, name: str) -> tuple[Provider, ModelSettings]:
+        provider = self._providers.get(name)
         if provider is None:
-            raise ModelNotFound(self._unknown_model_message(request.model), param="model")
-        ctx.served_model = request.model
-        return provider, self._providers.settings(request.model)
+            raise ModelNotFound(self._unknown_model_message(name), param="model")
+        ctx.served_model = name
+        return provider, self._providers.settings(name)
+
+    def _cascade_of(self, request: ChatRequest) -> RouteSettings | None:
+        route = self._routes.get(request.model)
+        return route if route is not None and route.policy == "cascade" else None
 
     def _unknown_model_message(self, name: str) -> str:
-        names = self._providers.names
+        names = [*self._providers.names, *self._routes]
         if not names:
             return (
                 f"The model {name!r} does not exist: no models are configured. Add one to a "
@@ -82,13 +120,43 @@ class Gateway:
         ctx.request, ctx.requested_model = request, request.model
         try:
             with _failures(ctx):
-                provider, settings = self._resolve(ctx, request)
-                checks = checks_for(request, settings, self._validators[settings.name])
-                result = await self._answer(ctx, provider, request, settings, checks)
+                cascade = self._cascade_of(request)
+                if cascade is not None:
+                    result = await self._cascade(ctx, request, cascade)
+                else:
+                    provider, settings = self._resolve(ctx, request)
+                    checks = checks_for(request, settings, self._validators[settings.name])
+                    result = await self._answer(ctx, provider, request, settings, checks)
             ctx.first_chunk_at = time.perf_counter()
             return result
         finally:
             self.record(ctx)
+
+    async def _cascade(
+        self, ctx: RequestContext, request: ChatRequest, route: RouteSettings
+    ) -> ChatResult:
+        """Cheapest candidate first; escalate while its answer fails the checks (or it
+        fails upstream); the last candidate's answer stands."""
+        ctx.route = f"{route.name}; policy=cascade"
+        ctx.decision = {"policy": "cascade", "candidates": list(route.candidates)}
+        for position, name in enumerate(route.candidates):
+            last = position == len(route.candidates) - 1
+            provider, settings = self._model(ctx, name)
+            step = CascadeStep(self._route_validators[route.name], last, route.max_repairs)
+            checks = checks_for(request, settings, self._validators[name], cascade=step)
+            try:
+                result = await self._answer(ctx, provider, request, settings, checks)
+            except UpstreamError as error:
+                if last or (isinstance(error, UpstreamRejected) and error.status != 429):
+                    raise
+                ctx.fail(error)
+                ctx.escalate()
+                continue
+            if last or ctx.validation != "fail":
+                ctx.decision["accepted"] = name
+                return result
+            ctx.escalate()
+        raise AssertionError("unreachable: the last candidate always returns or raises")
 
     async def _answer(
         self,
@@ -142,6 +210,9 @@ class Gateway:
         ctx.request, ctx.requested_model = request, request.model
         try:
             with _failures(ctx):
+                cascade = self._cascade_of(request)
+                if cascade is not None:
+                    return await self._cascade_stream(ctx, request, cascade)
                 provider, settings = self._resolve(ctx, request)
                 checks = checks_for(request, settings, self._validators[settings.name])
                 if checks is not None:
@@ -165,6 +236,15 @@ class Gateway:
         """A stream whose answer must pass its checks: the whole answer is generated and
         validated first, then sent as chunks (so a failure can still be a proper error)."""
         result = await self._answer(ctx, provider, request, settings, checks)
+        ctx.first_chunk_at = time.perf_counter()
+        self.record(ctx)
+        return _replay(as_chunks(result.body, request.include_usage))
+
+    async def _cascade_stream(
+        self, ctx: RequestContext, request: ChatRequest, route: RouteSettings
+    ) -> AsyncIterator[dict[str, Any]]:
+        """A cascade decides which answer stands before sending any of it."""
+        result = await self._cascade(ctx, request, route)
         ctx.first_chunk_at = time.perf_counter()
         self.record(ctx)
         return _replay(as_chunks(result.body, request.include_usage))
@@ -201,15 +281,16 @@ class Gateway:
         """Hand the request's row to the ledger (never blocks)."""
         latency = ctx.elapsed_ms()
         usage = ctx.usage
+        prompt, completion, cost, calls = ctx.totals()
         row = LedgerRow(
             id=ctx.request_id,
             ts=ctx.ts,
             key_id=ctx.key_id,
             requested_model=ctx.requested_model,
             served_model=ctx.served_model,
-            prompt_tokens=usage.prompt_tokens if usage else 0,
-            completion_tokens=usage.completion_tokens if usage else 0,
-            cost_usd=ctx.cost,
+            prompt_tokens=prompt,
+            completion_tokens=completion,
+            cost_usd=cost,
             latency_ms=round(latency, 3),
             ttft_ms=round(ctx.elapsed_ms(ctx.first_chunk_at), 3) if ctx.first_chunk_at else None,
             status=ctx.status,
@@ -220,7 +301,9 @@ class Gateway:
             cost_basis=ctx.cost_basis,
             validation=ctx.validation,
             verdicts=ctx.verdicts,
-            attempts=ctx.attempts,
+            attempts=calls,
+            decision=ctx.decision,
+            attempt_log=(*ctx.tried, ctx.attempt()) if ctx.tried or ctx.route else (),
         )
         self._ledger.record(row)
 

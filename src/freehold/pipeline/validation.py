@@ -26,6 +26,15 @@ LEDGER_REASON_CHARS = 200
 
 
 @dataclass(frozen=True, slots=True)
+class CascadeStep:
+    """Where a candidate stands in a cascade route."""
+
+    validators: tuple[Validator, ...]
+    last: bool
+    max_repairs: int
+
+
+@dataclass(frozen=True, slots=True)
 class Checks:
     validators: tuple[Validator, ...]
     on_fail: OnFail
@@ -61,14 +70,30 @@ def _request_validators(specs: list[dict[str, Any]], prefix: str) -> list[Valida
 
 
 def checks_for(
-    request: ChatRequest, model: ModelSettings, configured: tuple[Validator, ...]
+    request: ChatRequest,
+    model: ModelSettings,
+    configured: tuple[Validator, ...],
+    *,
+    cascade: CascadeStep | None = None,
 ) -> Checks | None:
-    """The checks that apply to ``request`` on ``model``, or None when there are none."""
+    """The checks that apply to ``request`` on ``model``, or None when there are none.
+
+    In a cascade (``cascade`` given) the route's validators come first; a failed answer of
+    any candidate but the last is annotated (the cascade escalates it), the last follows
+    the request's ``on_fail`` (``escalate`` there means annotate: nothing is left to try).
+    """
     options = request.freehold
     implied = _request_validators(implied_validators(request), "response_format")
     asked = _request_validators(options.validate_, "freehold.validate") if options else []
-    validators = (*configured, *implied, *asked)
+    route_validators = cascade.validators if cascade else ()
+    validators = (*route_validators, *configured, *implied, *asked)
     on_fail: OnFail = (options.on_fail if options else None) or model.on_fail
+    if cascade is not None:
+        if not cascade.last or on_fail == "escalate":
+            on_fail = "annotate"
+        if not validators:
+            return None
+        return Checks(validators, on_fail, cascade.max_repairs, echo=options is not None)
     if on_fail == "escalate":
         raise InvalidRequest(
             "on_fail 'escalate' hands a failed answer to the next model of a cascade route; "

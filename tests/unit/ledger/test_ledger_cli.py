@@ -119,6 +119,8 @@ def test_export_jsonl_exact_rows(config: Path, make_row: MakeRow) -> None:
         "validation": "",
         "verdicts": [],
         "attempts": 1,
+        "decision": {},
+        "attempt_log": [],
     }
     assert parsed[2]["served_model"] is None
     assert parsed[2]["ttft_ms"] is None
