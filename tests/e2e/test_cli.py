@@ -204,3 +204,15 @@ def test_check_config_builds_validator_specs(tmp_path: Path) -> None:
     serve = freehold("serve", "--config", str(path))
     assert serve.returncode == 1
     assert "models[0].validators[1].pattern" in serve.stderr
+
+
+def test_predictive_routes_are_refused_until_served(tmp_path: Path) -> None:
+    path = tmp_path / "r.yaml"
+    path.write_text(
+        "models:\n  - {name: a, backend: openai, base_url: 'http://127.0.0.1:9/v1'}\n"
+        "  - {name: b, backend: openai, base_url: 'http://127.0.0.1:9/v1'}\n"
+        "routes:\n  - {name: auto, policy: predictive, candidates: [a, b], router: r.json}\n"
+    )
+    result = freehold("check-config", str(path))
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"{path}:routes[0].policy: predictive routes are not served")

@@ -5,13 +5,16 @@ from __future__ import annotations
 import click
 
 from freehold.cli.common import echo_json, json_option
-from freehold.cli.preflight import local_file_problems, validator_problems
+from freehold.cli.preflight import local_file_problems, route_problems, validator_problems
 from freehold.config import ConfigError, Problem, Settings, load_settings
 
 
 def _check_files(source: str, settings: Settings) -> None:
     """Local model files named by the config must exist."""
-    problems = [Problem(key, reason) for key, reason in local_file_problems(settings)]
+    problems = [
+        Problem(key, reason)
+        for key, reason in (*local_file_problems(settings), *route_problems(settings))
+    ]
     for problem in validator_problems(settings):
         key, _, reason = problem.partition(": ")
         problems.append(Problem(key, reason))

@@ -5,10 +5,12 @@ from __future__ import annotations
 import click
 
 from freehold import __version__
+from freehold.cli.bench import bench
 from freehold.cli.check_config import check_config
 from freehold.cli.ledger import ledger
 from freehold.cli.models import models
 from freehold.cli.pull import pull
+from freehold.cli.router import router
 from freehold.cli.serve import serve
 
 
@@ -27,6 +29,8 @@ cli.add_command(check_config)
 cli.add_command(models)
 cli.add_command(ledger)
 cli.add_command(pull)
+cli.add_command(bench)
+cli.add_command(router)
 
 
 def main() -> None:

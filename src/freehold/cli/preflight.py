@@ -25,6 +25,19 @@ def validator_problems(settings: Settings) -> list[str]:
     return problems
 
 
+def route_problems(settings: Settings) -> list[tuple[str, str]]:
+    """(key path, reason) for routes this version cannot serve yet."""
+    return [
+        (
+            f"routes[{index}].policy",
+            "predictive routes are not served yet (use the replay "
+            "benchmark and `freehold router train`; serve rules or cascade routes)",
+        )
+        for index, route in enumerate(settings.routes)
+        if route.policy == "predictive"
+    ]
+
+
 def local_file_problems(settings: Settings) -> list[tuple[str, str]]:
     """(key path, reason) for every local model file that does not exist."""
     return [
@@ -38,7 +51,10 @@ def preflight(settings: Settings) -> list[str]:
     """What keeps ``settings`` from running here: a backend's extra not installed, a
     validator spec that cannot be built, a local model file missing, the ledger not opening."""
     problems = missing_backends(settings.models) + validator_problems(settings)
-    problems += [f"{key}: {reason}" for key, reason in local_file_problems(settings)]
+    problems += [
+        f"{key}: {reason}"
+        for key, reason in (*local_file_problems(settings), *route_problems(settings))
+    ]
     try:
         open_store(settings.ledger).close()
     except (MissingExtra, LedgerError) as exc:

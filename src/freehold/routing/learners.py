@@ -1,0 +1,158 @@
+"""Logistic regression in numpy, and the router artefact that stores it as JSON.
+
+Training: features standardised (mean and scale stored), L2-penalised log-loss minimised by
+full-batch Adam for a fixed number of steps from zeros — deterministic, no randomness.
+
+The artefact is a JSON file (never a pickle)::
+
+    {"format": "freehold-router", "version": 1, "policy": "cascade", "label": "...",
+     "recipe": {...feature recipe...}, "fingerprint": "<sha256 of the training records>",
+     "trained_on": 643, "weights": [...], "bias": 0.1, "mean": [...], "scale": [...]}
+
+:func:`load` refuses another format, another version, a recipe whose width does not match
+the weights, or anything that is not plain JSON numbers.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from freehold.routing.features import Recipe
+
+FORMAT = "freehold-router"
+FORMAT_VERSION = 1
+
+Matrix = NDArray[np.float64]
+
+
+class ArtefactError(ValueError):
+    """A router file that is not a router this version can read."""
+
+
+@dataclass(frozen=True, slots=True)
+class Hyper:
+    """Training settings."""
+
+    l2: float = 1.0
+    steps: int = 300
+    rate: float = 0.05
+
+
+@dataclass(slots=True)
+class Logistic:
+    """A fitted logistic model over standardised features."""
+
+    weights: Matrix
+    bias: float
+    mean: Matrix
+    scale: Matrix
+
+    def probability(self, x: Matrix) -> Matrix:
+        """P(label = 1) for each row of ``x``."""
+        z = ((np.atleast_2d(x) - self.mean) / self.scale) @ self.weights + self.bias
+        return 1.0 / (1.0 + np.exp(-np.clip(z, -40.0, 40.0)))
+
+
+def fit(x: Matrix, y: Matrix, hyper: Hyper = Hyper()) -> Logistic:
+    """Fit a logistic model to rows ``x`` and 0/1 labels ``y`` (full-batch Adam)."""
+    n, d = x.shape
+    mean = x.mean(axis=0)
+    scale = x.std(axis=0)
+    scale[scale < 1e-9] = 1.0
+    z = (x - mean) / scale
+    w, b = np.zeros(d), float(np.log((y.mean() + 1e-3) / (1 - y.mean() + 1e-3)))
+    m, v, mb, vb = np.zeros(d), np.zeros(d), 0.0, 0.0
+    beta1, beta2 = 0.9, 0.999
+    for t in range(1, hyper.steps + 1):
+        p = 1.0 / (1.0 + np.exp(-np.clip(z @ w + b, -40.0, 40.0)))
+        grad_w = z.T @ (p - y) / n + hyper.l2 * w / n
+        grad_b = float((p - y).mean())
+        m = beta1 * m + (1 - beta1) * grad_w
+        v = beta2 * v + (1 - beta2) * grad_w**2
+        mb = beta1 * mb + (1 - beta1) * grad_b
+        vb = beta2 * vb + (1 - beta2) * grad_b**2
+        correction = math.sqrt(1 - beta2**t) / (1 - beta1**t)
+        w -= hyper.rate * correction * m / (np.sqrt(v) + 1e-8)
+        b -= hyper.rate * correction * mb / (math.sqrt(vb) + 1e-8)
+    return Logistic(w, b, mean, scale)
+
+
+@dataclass(slots=True)
+class Router:
+    """A trained routing model with everything needed to reuse and audit it."""
+
+    policy: str
+    label: str
+    recipe: Recipe
+    model: Logistic
+    fingerprint: str
+    trained_on: int
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "format": FORMAT,
+            "version": FORMAT_VERSION,
+            "policy": self.policy,
+            "label": self.label,
+            "recipe": self.recipe.to_dict(),
+            "fingerprint": self.fingerprint,
+            "trained_on": self.trained_on,
+            "weights": self.model.weights.tolist(),
+            "bias": self.model.bias,
+            "mean": self.model.mean.tolist(),
+            "scale": self.model.scale.tolist(),
+            "extra": self.extra,
+        }
+
+    def save(self, path: str | Path) -> None:
+        Path(path).write_text(json.dumps(self.to_dict()) + "\n", encoding="utf-8")
+
+    @classmethod
+    def from_dict(cls, data: Any) -> Router:
+        if not isinstance(data, dict) or data.get("format") != FORMAT:
+            raise ArtefactError("not a freehold router file")
+        if data.get("version") != FORMAT_VERSION:
+            raise ArtefactError(
+                f"router format version {data.get('version')!r} is not supported "
+                f"(this freehold reads version {FORMAT_VERSION}); retrain it"
+            )
+        try:
+            recipe = Recipe.from_dict(data["recipe"])
+            model = Logistic(
+                np.asarray(data["weights"], dtype=np.float64),
+                float(data["bias"]),
+                np.asarray(data["mean"], dtype=np.float64),
+                np.asarray(data["scale"], dtype=np.float64),
+            )
+            router = cls(
+                str(data["policy"]),
+                str(data["label"]),
+                recipe,
+                model,
+                str(data["fingerprint"]),
+                int(data["trained_on"]),
+                dict(data.get("extra") or {}),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ArtefactError(f"malformed router file: {exc}") from None
+        widths = {len(model.weights), len(model.mean), len(model.scale), recipe.width}
+        if len(widths) != 1:
+            raise ArtefactError("the weights do not match the feature recipe")
+        return router
+
+
+def load(path: str | Path) -> Router:
+    """A router saved by :meth:`Router.save`."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ArtefactError(f"{path}: not a JSON router file ({exc})") from None
+    return Router.from_dict(data)
