@@ -206,13 +206,19 @@ def test_check_config_builds_validator_specs(tmp_path: Path) -> None:
     assert "models[0].validators[1].pattern" in serve.stderr
 
 
-def test_predictive_routes_are_refused_until_served(tmp_path: Path) -> None:
+def test_route_router_files_are_checked(tmp_path: Path) -> None:
     path = tmp_path / "r.yaml"
+    (tmp_path / "bad.json").write_text('{"format": "something else"}')
     path.write_text(
         "models:\n  - {name: a, backend: openai, base_url: 'http://127.0.0.1:9/v1'}\n"
         "  - {name: b, backend: openai, base_url: 'http://127.0.0.1:9/v1'}\n"
-        "routes:\n  - {name: auto, policy: predictive, candidates: [a, b], router: r.json}\n"
+        "routes:\n"
+        f"  - {{name: p1, policy: predictive, candidates: [a, b], router: {tmp_path}/none.json}}\n"
+        f"  - {{name: p2, policy: predictive, candidates: [a, b], router: {tmp_path}/bad.json}}\n"
     )
     result = freehold("check-config", str(path))
     assert result.returncode == 2
-    assert result.stderr.startswith(f"{path}:routes[0].policy: predictive routes are not served")
+    lines = result.stderr.splitlines()
+    assert lines[0].startswith(f"{path}:routes[0].router: ")
+    assert "No such file" in lines[0]
+    assert lines[1] == f"{path}:routes[1].router: not a freehold router file"

@@ -3,6 +3,9 @@ checks or upstream failures; headers, ledger decisions and per-attempt costs; fe
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from decimal import Decimal
 from typing import Any
 
@@ -170,3 +173,119 @@ def test_feedback_is_kept_in_the_ledger(gateway: Gateway) -> None:
     finally:
         store.close()
     assert (item.request_id, item.score, item.source) == ("req_abc", 0.25, "reviewer")
+
+
+WEAK, STRONG = "mixtral-8x7b-instruct-v0.1", "gpt-4-1106-preview"
+
+
+def training_records(path: Any) -> Any:
+    """Short questions the cheap model gets right, long numeric ones it gets wrong."""
+    lines = []
+    for i in range(60):
+        hard = i % 2 == 1
+        prompt = (
+            "Compute " + " ".join(f"{i * 7 + k} + {k * 3}" for k in range(40)) + " exactly."
+            if hard
+            else f"Say hello to friend number {i}."
+        )
+        lines.append(
+            json.dumps(
+                {
+                    "id": f"r{i}",
+                    "task": "mixed",
+                    "prompt": prompt,
+                    "outcomes": {
+                        WEAK: {"score": 0.0 if hard else 1.0, "response": "ok"},
+                        STRONG: {"score": 1.0},
+                    },
+                }
+            )
+        )
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_predictive_route_uses_a_trained_router(
+    start_gateway: StartGateway, make_client: MakeClient, tmp_path: Any
+) -> None:
+    records = training_records(tmp_path / "records.jsonl")
+    router = tmp_path / "router.json"
+    trained = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "freehold",
+            "router",
+            "train",
+            "--policy",
+            "predictive",
+            "--records",
+            str(records),
+            "--out",
+            str(router),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert trained.returncode == 0, trained.stderr
+    assert json.loads(router.read_text())["policy"] == "predictive"
+    route = {
+        "name": "smart",
+        "policy": "predictive",
+        "candidates": ["cloud-big", "claude"],
+        "router": str(router),
+        "target": 0.5,
+    }
+    gateway = start_gateway(with_routes(route))
+    client = make_client(gateway)
+    easy = ask(client, "smart", "Say hello to friend number 99.")
+    hard = ask(client, "smart", "Compute " + " ".join(f"{k} + {k * 5}" for k in range(40)))
+    assert easy.headers["x-freehold-model"] == "cloud-big"
+    assert hard.headers["x-freehold-model"] == "claude"
+    row = gateway.row(hard.headers["x-freehold-request-id"])
+    assert row.decision["policy"] == "predictive" and row.decision["p_cheap_ok"] < 0.5
+    assert gateway.row(easy.headers["x-freehold-request-id"]).decision["p_cheap_ok"] >= 0.5
+
+
+@pytest.mark.parametrize(("target", "escalations"), [(0.0, "cloud-big"), (1.0, "cloud-big,claude")])
+def test_cascade_verifier_decides_with_its_target(
+    start_gateway: StartGateway,
+    make_client: MakeClient,
+    tmp_path: Any,
+    target: float,
+    escalations: str,
+) -> None:
+    records = training_records(tmp_path / "records.jsonl")
+    router = tmp_path / "cascade.json"
+    trained = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "freehold",
+            "router",
+            "train",
+            "--policy",
+            "cascade",
+            "--records",
+            str(records),
+            "--out",
+            str(router),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert trained.returncode == 0, trained.stderr
+    route = {
+        "name": "verified",
+        "policy": "cascade",
+        "candidates": ["cloud-big", "claude"],
+        "router": str(router),
+        "target": target,
+    }
+    gateway = start_gateway(with_routes(route))
+    raw = ask(make_client(gateway), "verified", "Say hello to friend number 3.")
+    assert raw.headers["x-freehold-escalations"] == escalations
+    decision = gateway.row(raw.headers["x-freehold-request-id"]).decision
+    assert 0.0 <= decision["verifier"] <= 1.0

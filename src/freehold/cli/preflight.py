@@ -10,6 +10,8 @@ from freehold.core.importer import MissingExtra
 from freehold.ledger import LedgerError, open_store
 from freehold.ledger.factory import describe
 from freehold.providers.registry import missing_backends
+from freehold.routing import runtime
+from freehold.routing.learners import ArtefactError
 from freehold.validate.base import SpecError
 from freehold.validate.registry import build_all
 
@@ -26,16 +28,16 @@ def validator_problems(settings: Settings) -> list[str]:
 
 
 def route_problems(settings: Settings) -> list[tuple[str, str]]:
-    """(key path, reason) for routes this version cannot serve yet."""
-    return [
-        (
-            f"routes[{index}].policy",
-            "predictive routes are not served yet (use the replay "
-            "benchmark and `freehold router train`; serve rules or cascade routes)",
-        )
-        for index, route in enumerate(settings.routes)
-        if route.policy == "predictive"
-    ]
+    """(key path, reason) for every route whose trained router cannot be loaded."""
+    problems = []
+    for index, route in enumerate(settings.routes):
+        if route.router is None:
+            continue
+        try:
+            runtime.load_for(route.router, route.policy)
+        except (OSError, ArtefactError) as exc:
+            problems.append((f"routes[{index}].router", str(exc)))
+    return problems
 
 
 def local_file_problems(settings: Settings) -> list[tuple[str, str]]:

@@ -36,7 +36,8 @@ from freehold.pipeline.validation import (
 )
 from freehold.providers.base import Provider
 from freehold.providers.registry import ProviderRegistry
-from freehold.routing import rules
+from freehold.routing import rules, runtime
+from freehold.validate.arithmetic import count_steps
 from freehold.validate.registry import build_all, run_all
 
 log = logging.getLogger("freehold.gateway")
@@ -64,6 +65,9 @@ class Gateway:
             name: build_model_validators(providers.settings(name)) for name in providers.names
         }
         self._routes = {route.name: route for route in routes}
+        self._routers = {
+            r.name: runtime.load_for(r.router, r.policy) for r in routes if r.router is not None
+        }
         self._route_validators = {
             route.name: tuple(build_all(route.validators)) for route in routes
         }
@@ -79,7 +83,8 @@ class Gateway:
 
     # -- resolution ---------------------------------------------------------------------
     def _resolve(self, ctx: RequestContext, request: ChatRequest) -> tuple[Provider, ModelSettings]:
-        """The model that answers: the one named, or the one a rules route picks."""
+        """The model that answers: the one named, or the one a rules or predictive route
+        picks."""
         name = request.model
         route = self._routes.get(name)
         if route is not None and route.policy == "rules":
@@ -92,7 +97,23 @@ class Gateway:
                 "prompt_tokens": choice.prompt_tokens,
             }
             name = choice.model
+        elif route is not None and route.policy == "predictive":
+            name = self._predict(ctx, route, request)
         return self._model(ctx, name)
+
+    def _predict(self, ctx: RequestContext, route: RouteSettings, request: ChatRequest) -> str:
+        """The cheapest candidate when the router expects its answer to be good enough
+        (P ≥ target), else the last (strongest)."""
+        p = runtime.probability(self._routers[route.name], runtime.last_user_text(request))
+        name = route.candidates[0] if p >= route.target else route.candidates[-1]
+        ctx.route = f"{route.name}; policy=predictive"
+        ctx.decision = {
+            "policy": "predictive",
+            "p_cheap_ok": round(p, 6),
+            "target": route.target,
+            "choice": name,
+        }
+        return name
 
     def _model(self, ctx: RequestContext, name: str) -> tuple[Provider, ModelSettings]:
         provider = self._providers.get(name)
@@ -152,7 +173,7 @@ class Gateway:
                 ctx.fail(error)
                 ctx.escalate()
                 continue
-            if last or ctx.validation != "fail":
+            if last or self._accepts(ctx, route, position, request, result):
                 ctx.decision["accepted"] = name
                 return result
             ctx.escalate()
@@ -239,6 +260,26 @@ class Gateway:
         ctx.first_chunk_at = time.perf_counter()
         self.record(ctx)
         return _replay(as_chunks(result.body, request.include_usage))
+
+    def _accepts(
+        self,
+        ctx: RequestContext,
+        route: RouteSettings,
+        position: int,
+        request: ChatRequest,
+        result: ChatResult,
+    ) -> bool:
+        """Whether the cascade keeps this answer: its checks passed and, for the cheapest
+        candidate when the route has a trained verifier, P(correct) reaches the target."""
+        if ctx.validation == "fail":
+            return False
+        router = self._routers.get(route.name)
+        if router is None or position != 0:
+            return True
+        answer = answer_of(result, request).text
+        p = runtime.probability(router, runtime.last_user_text(request), answer, count_steps)
+        ctx.decision["verifier"] = round(p, 6)
+        return p >= route.target
 
     async def _cascade_stream(
         self, ctx: RequestContext, request: ChatRequest, route: RouteSettings

@@ -390,3 +390,13 @@ def _wrong_reason(wrong: list[Step]) -> str:
     more = f" (and {len(wrong) - 1} more wrong)" if len(wrong) > 1 else ""
     computed = format_number(first.computed)
     return f"wrong calculation: {first.expression} = {first.stated}, but it is {computed}{more}"
+
+
+def count_steps(text: str) -> tuple[int, int]:
+    """``(calculations checked, calculations wrong)`` in an answer: the arithmetic check as
+    a routing feature (a cascade's verifier reads it)."""
+    try:
+        tally = find_steps(text[:MAX_TEXT_CHARS])
+    except (RecursionError, MemoryError):
+        return 0, 1
+    return len(tally.steps), sum(1 for step in tally.steps if not step.ok)
