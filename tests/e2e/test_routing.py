@@ -205,11 +205,7 @@ def training_records(path: Any) -> Any:
     return path
 
 
-def test_predictive_route_uses_a_trained_router(
-    start_gateway: StartGateway, make_client: MakeClient, tmp_path: Any
-) -> None:
-    records = training_records(tmp_path / "records.jsonl")
-    router = tmp_path / "router.json"
+def train(policy: str, records: Any, out: Any) -> None:
     trained = subprocess.run(
         [
             sys.executable,
@@ -218,18 +214,26 @@ def test_predictive_route_uses_a_trained_router(
             "router",
             "train",
             "--policy",
-            "predictive",
+            policy,
             "--records",
             str(records),
             "--out",
-            str(router),
+            str(out),
         ],
         capture_output=True,
         text=True,
         timeout=120,
     )
     assert trained.returncode == 0, trained.stderr
-    assert json.loads(router.read_text())["policy"] == "predictive"
+    assert json.loads(out.read_text())["policy"] == policy
+
+
+def test_predictive_route_uses_a_trained_router(
+    start_gateway: StartGateway, make_client: MakeClient, tmp_path: Any
+) -> None:
+    records = training_records(tmp_path / "records.jsonl")
+    router = tmp_path / "router.json"
+    train("predictive", records, router)
     route = {
         "name": "smart",
         "policy": "predictive",
@@ -258,25 +262,7 @@ def test_cascade_verifier_decides_with_its_target(
 ) -> None:
     records = training_records(tmp_path / "records.jsonl")
     router = tmp_path / "cascade.json"
-    trained = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "freehold",
-            "router",
-            "train",
-            "--policy",
-            "cascade",
-            "--records",
-            str(records),
-            "--out",
-            str(router),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert trained.returncode == 0, trained.stderr
+    train("cascade", records, router)
     route = {
         "name": "verified",
         "policy": "cascade",

@@ -71,6 +71,39 @@ class Step:
     statements: tuple[str, ...]
 
 
+def _additions(timestamp: str) -> tuple[Step, ...]:
+    """Versions 2 and up: the same statements in both dialects but for the timestamp type."""
+    return (
+        Step(
+            2,
+            (f"ALTER TABLE {LEDGER_TABLE} ADD COLUMN cost_basis TEXT NOT NULL DEFAULT 'tokens'",),
+        ),
+        Step(
+            3,
+            (
+                f"ALTER TABLE {LEDGER_TABLE} ADD COLUMN validation TEXT NOT NULL DEFAULT ''",
+                f"ALTER TABLE {LEDGER_TABLE} ADD COLUMN verdicts TEXT NOT NULL DEFAULT '[]'",
+                f"ALTER TABLE {LEDGER_TABLE} ADD COLUMN attempts INTEGER NOT NULL DEFAULT 1",
+            ),
+        ),
+        Step(
+            4,
+            (
+                f"ALTER TABLE {LEDGER_TABLE} ADD COLUMN decision TEXT NOT NULL DEFAULT '{{}}'",
+                f"ALTER TABLE {LEDGER_TABLE} ADD COLUMN attempt_log TEXT NOT NULL DEFAULT '[]'",
+                f"""CREATE TABLE {FEEDBACK_TABLE} (
+                    id TEXT PRIMARY KEY,
+                    request_id TEXT NOT NULL,
+                    ts {timestamp} NOT NULL,
+                    score DOUBLE PRECISION NOT NULL CHECK (score >= 0 AND score <= 1),
+                    source TEXT NOT NULL
+                )""",
+                f"CREATE INDEX {FEEDBACK_TABLE}_request ON {FEEDBACK_TABLE} (request_id)",
+            ),
+        ),
+    )
+
+
 SQLITE_STEPS: tuple[Step, ...] = (
     Step(
         1,
@@ -95,33 +128,7 @@ SQLITE_STEPS: tuple[Step, ...] = (
             f"CREATE INDEX {LEDGER_TABLE}_ts ON {LEDGER_TABLE} (ts)",
         ),
     ),
-    Step(
-        2,
-        (f"ALTER TABLE {LEDGER_TABLE} ADD COLUMN cost_basis TEXT NOT NULL DEFAULT 'tokens'",),
-    ),
-    Step(
-        3,
-        (
-            f"ALTER TABLE {LEDGER_TABLE} ADD COLUMN validation TEXT NOT NULL DEFAULT ''",
-            f"ALTER TABLE {LEDGER_TABLE} ADD COLUMN verdicts TEXT NOT NULL DEFAULT '[]'",
-            f"ALTER TABLE {LEDGER_TABLE} ADD COLUMN attempts INTEGER NOT NULL DEFAULT 1",
-        ),
-    ),
-    Step(
-        4,
-        (
-            f"ALTER TABLE {LEDGER_TABLE} ADD COLUMN decision TEXT NOT NULL DEFAULT '{{}}'",
-            f"ALTER TABLE {LEDGER_TABLE} ADD COLUMN attempt_log TEXT NOT NULL DEFAULT '[]'",
-            f"""CREATE TABLE {FEEDBACK_TABLE} (
-                id TEXT PRIMARY KEY,
-                request_id TEXT NOT NULL,
-                ts TEXT NOT NULL,
-                score DOUBLE PRECISION NOT NULL CHECK (score >= 0 AND score <= 1),
-                source TEXT NOT NULL
-            )""",
-            f"CREATE INDEX {FEEDBACK_TABLE}_request ON {FEEDBACK_TABLE} (request_id)",
-        ),
-    ),
+    *_additions("TEXT"),
 )
 
 POSTGRES_STEPS: tuple[Step, ...] = (
@@ -148,33 +155,7 @@ POSTGRES_STEPS: tuple[Step, ...] = (
             f"CREATE INDEX {LEDGER_TABLE}_ts ON {LEDGER_TABLE} (ts)",
         ),
     ),
-    Step(
-        2,
-        (f"ALTER TABLE {LEDGER_TABLE} ADD COLUMN cost_basis TEXT NOT NULL DEFAULT 'tokens'",),
-    ),
-    Step(
-        3,
-        (
-            f"ALTER TABLE {LEDGER_TABLE} ADD COLUMN validation TEXT NOT NULL DEFAULT ''",
-            f"ALTER TABLE {LEDGER_TABLE} ADD COLUMN verdicts TEXT NOT NULL DEFAULT '[]'",
-            f"ALTER TABLE {LEDGER_TABLE} ADD COLUMN attempts INTEGER NOT NULL DEFAULT 1",
-        ),
-    ),
-    Step(
-        4,
-        (
-            f"ALTER TABLE {LEDGER_TABLE} ADD COLUMN decision TEXT NOT NULL DEFAULT '{{}}'",
-            f"ALTER TABLE {LEDGER_TABLE} ADD COLUMN attempt_log TEXT NOT NULL DEFAULT '[]'",
-            f"""CREATE TABLE {FEEDBACK_TABLE} (
-                id TEXT PRIMARY KEY,
-                request_id TEXT NOT NULL,
-                ts TIMESTAMPTZ NOT NULL,
-                score DOUBLE PRECISION NOT NULL CHECK (score >= 0 AND score <= 1),
-                source TEXT NOT NULL
-            )""",
-            f"CREATE INDEX {FEEDBACK_TABLE}_request ON {FEEDBACK_TABLE} (request_id)",
-        ),
-    ),
+    *_additions("TIMESTAMPTZ"),
 )
 
 STEPS: dict[str, tuple[Step, ...]] = {"sqlite": SQLITE_STEPS, "postgresql": POSTGRES_STEPS}
