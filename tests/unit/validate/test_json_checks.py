@@ -15,7 +15,6 @@ from hypothesis import strategies as st
 from freehold.core.types import ChatRequest
 from freehold.validate.base import Answer, SpecError
 from freehold.validate.json_checks import (
-    MAX_UNEVALUATED,
     JsonLimits,
     JsonRejected,
     JsonSchemaValidator,
@@ -26,6 +25,7 @@ from freehold.validate.json_checks import (
     schema_from_response_format,
     strip_fence,
 )
+from freehold.validate.schema_bounds import MAX_UNEVALUATED
 
 
 def json_check(text: str, **spec: Any) -> tuple[bool, str]:
