@@ -4,6 +4,7 @@ checks or upstream failures; headers, ledger decisions and per-attempt costs; fe
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from decimal import Decimal
@@ -275,3 +276,92 @@ def test_cascade_verifier_decides_with_its_target(
     assert raw.headers["x-freehold-escalations"] == escalations
     decision = gateway.row(raw.headers["x-freehold-request-id"]).decision
     assert 0.0 <= decision["verifier"] <= 1.0
+
+
+def test_router_trained_from_served_traffic_and_feedback(
+    start_gateway: StartGateway, tmp_path: Any
+) -> None:
+    def keep_text(config: dict[str, Any]) -> None:
+        config["training"] = {"keep_text": True}
+
+    gateway = start_gateway(keep_text)
+    chat = gateway.url + "/v1/chat/completions"
+    for i in range(12):
+        hard = i % 2 == 1
+        text = ("compute " + " ".join(f"{i}+{k}" for k in range(30))) if hard else f"hi {i}"
+        reply = httpx.post(
+            chat,
+            timeout=10,
+            json={"model": "cloud-big", "messages": [{"role": "user", "content": text}]},
+        )
+        request_id = reply.headers["x-freehold-request-id"]
+        judged = httpx.post(
+            gateway.url + "/v1/feedback",
+            timeout=10,
+            json={"request_id": request_id, "score": 0.0 if hard else 1.0, "source": "test"},
+        )
+        assert judged.status_code == 201
+    assert gateway.stop() in (0, -15)
+    store = open_store(gateway.ledger_url)
+    try:
+        texts = store.texts()
+    finally:
+        store.close()
+    assert len(texts) == 12 and texts[0].model == "cloud-big"
+    assert any(t.prompt == "hi 0" and t.answer == "You said: hi 0" for t in texts)
+    # exports never carry the texts
+    assert all("You said" not in json.dumps(row.to_json()) for row in gateway.rows())
+
+    out = tmp_path / "served.json"
+    trained = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "freehold",
+            "router",
+            "train",
+            "--policy",
+            "predictive",
+            "--from-ledger",
+            "--config",
+            str(gateway.config),
+            "--weak",
+            "cloud-big",
+            "--out",
+            str(out),
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "UPSTREAM_KEY": "k"},
+    )
+    assert trained.returncode == 0, trained.stderr
+    summary = json.loads(trained.stdout)
+    assert (summary["records"], summary["weak"]) == (12, "cloud-big")
+    assert json.loads(out.read_text())["trained_on"] == 12
+
+    too_few = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "freehold",
+            "router",
+            "train",
+            "--policy",
+            "predictive",
+            "--from-ledger",
+            "--config",
+            str(gateway.config),
+            "--weak",
+            "claude",
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "UPSTREAM_KEY": "k"},
+    )
+    assert too_few.returncode == 1
+    assert "holds 0 judged answers of 'claude'" in too_few.stderr

@@ -46,7 +46,9 @@ def create_app(settings: Settings) -> Starlette:
         writer.start()
         providers = ProviderRegistry(settings.models)
         keys = StaticKeys(k.get_secret_value() for k in settings.server.api_keys)
-        gateway = Gateway(providers, writer, keys, settings.routes)
+        gateway = Gateway(
+            providers, writer, keys, settings.routes, keep_text=settings.training.keep_text
+        )
         app.state.freehold = AppState(settings, gateway, store)
         if not settings.models:
             log.warning(

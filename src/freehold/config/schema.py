@@ -182,8 +182,17 @@ class RouteSettings(_Frozen):
         return self
 
 
+class TrainingSettings(_Frozen):
+    """What the ledger keeps for training routers from served traffic. Off by default:
+    ``keep_text`` stores each answered request's prompt (last user message) and the cheapest
+    candidate's answer beside its row."""
+
+    keep_text: bool = False
+
+
 class Settings(_Frozen):
     server: ServerSettings = ServerSettings()
+    training: TrainingSettings = TrainingSettings()
     ledger: str = Field(default_factory=default_ledger_url)
     models: tuple[ModelSettings, ...] = ()
     routes: tuple[RouteSettings, ...] = ()

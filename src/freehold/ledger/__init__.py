@@ -12,6 +12,7 @@ from freehold.ledger.base import (
     LedgerNotFound,
     LedgerRow,
     LedgerStore,
+    TextRecord,
 )
 from freehold.ledger.factory import describe, open_store
 from freehold.ledger.summary import ModelSummary, Summary, percentile, summarise
@@ -27,6 +28,7 @@ __all__ = [
     "LedgerStore",
     "ModelSummary",
     "Summary",
+    "TextRecord",
     "WriterStats",
     "describe",
     "open_store",

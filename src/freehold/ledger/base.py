@@ -37,6 +37,16 @@ FIELDS = (
 
 
 @dataclass(frozen=True, slots=True)
+class TextRecord:
+    """A request's prompt and the answer of the model that answered it first."""
+
+    request_id: str
+    model: str
+    prompt: str
+    answer: str
+
+
+@dataclass(frozen=True, slots=True)
 class LedgerRow:
     """One request, answered or failed.
 
@@ -73,10 +83,13 @@ class LedgerRow:
     attempts: int = 1
     decision: dict[str, Any] = field(default_factory=dict)
     attempt_log: tuple[dict[str, Any], ...] = ()
+    text: TextRecord | None = None
+    """Prompt and answer, kept only with ``training.keep_text``; never exported."""
 
     def to_json(self) -> dict[str, Any]:
-        """A JSON-ready dict: ISO-8601 timestamp, cost as fixed-point text."""
+        """A JSON-ready dict: ISO-8601 timestamp, cost as fixed-point text (no text)."""
         out = asdict(self)
+        del out["text"]
         out["ts"] = self.ts.isoformat()
         out["cost_usd"] = format_usd(self.cost_usd)
         out["verdicts"] = list(self.verdicts)
@@ -136,5 +149,8 @@ class LedgerStore(Protocol):
 
     def feedback(self) -> list[Feedback]:
         """All feedback, oldest first."""
+
+    def texts(self) -> list[TextRecord]:
+        """Every kept prompt and answer."""
 
     def close(self) -> None: ...

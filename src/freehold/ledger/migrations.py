@@ -33,6 +33,9 @@ LEDGER_TABLE = "freehold_ledger"
 FEEDBACK_TABLE = "freehold_feedback"
 #: The schema version that created the feedback table.
 FEEDBACK_VERSION = 4
+TEXT_TABLE = "freehold_texts"
+#: The schema version that created the texts table.
+TEXT_VERSION = 5
 
 #: Column order of the ``freehold_ledger`` table as the stores read and write it.
 COLUMNS = (
@@ -99,6 +102,17 @@ def _additions(timestamp: str) -> tuple[Step, ...]:
                     source TEXT NOT NULL
                 )""",
                 f"CREATE INDEX {FEEDBACK_TABLE}_request ON {FEEDBACK_TABLE} (request_id)",
+            ),
+        ),
+        Step(
+            5,
+            (
+                f"""CREATE TABLE {TEXT_TABLE} (
+                    request_id TEXT PRIMARY KEY,
+                    model TEXT NOT NULL,
+                    prompt TEXT NOT NULL,
+                    answer TEXT NOT NULL
+                )""",
             ),
         ),
     )

@@ -21,12 +21,14 @@ import orjson
 
 from freehold.core.importer import MissingExtra
 from freehold.core.money import from_nanousd, to_nanousd
-from freehold.ledger.base import Feedback, LedgerError, LedgerRow
+from freehold.ledger.base import Feedback, LedgerError, LedgerRow, TextRecord
 from freehold.ledger.migrations import (
     COLUMNS,
     FEEDBACK_TABLE,
     FEEDBACK_VERSION,
     LEDGER_TABLE,
+    TEXT_TABLE,
+    TEXT_VERSION,
     migrate_postgres,
     postgres_version,
 )
@@ -165,8 +167,15 @@ class PostgresStore:
         if not rows:
             return
         params = [_params(row) for row in rows]
+        texts = [(t.request_id, t.model, t.prompt, t.answer) for row in rows if (t := row.text)]
         with self._connection() as conn, conn.transaction(), conn.cursor() as cursor:
             cursor.executemany(_INSERT, params)
+            if texts:
+                cursor.executemany(
+                    f"INSERT INTO {TEXT_TABLE} VALUES (%s, %s, %s, %s) "
+                    "ON CONFLICT (request_id) DO NOTHING",
+                    texts,
+                )
 
     def write_feedback(self, items: Sequence[Feedback]) -> None:
         params = [(f.id, f.request_id, _utc(f.ts), f.score, f.source) for f in items]
@@ -181,6 +190,15 @@ class PostgresStore:
                 f"SELECT id, request_id, ts, score, source FROM {FEEDBACK_TABLE} ORDER BY ts, id"
             ).fetchall()
         return [Feedback(r[0], r[1], _utc(r[2]), float(r[3]), r[4]) for r in records]
+
+    def texts(self) -> list[TextRecord]:
+        with self._connection() as conn:
+            if postgres_version(conn) < TEXT_VERSION:
+                return []
+            records = conn.execute(
+                f"SELECT request_id, model, prompt, answer FROM {TEXT_TABLE} ORDER BY request_id"
+            ).fetchall()
+        return [TextRecord(*r) for r in records]
 
     def rows(self, since: datetime | None = None) -> list[LedgerRow]:
         """Rows with ``ts >= since``, oldest first; none when the table does not exist."""

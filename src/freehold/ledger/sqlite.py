@@ -20,12 +20,14 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from freehold.core.money import from_nanousd, to_nanousd
-from freehold.ledger.base import Feedback, LedgerError, LedgerNotFound, LedgerRow
+from freehold.ledger.base import Feedback, LedgerError, LedgerNotFound, LedgerRow, TextRecord
 from freehold.ledger.migrations import (
     COLUMNS,
     FEEDBACK_TABLE,
     FEEDBACK_VERSION,
     LEDGER_TABLE,
+    TEXT_TABLE,
+    TEXT_VERSION,
     migrate_sqlite,
     sqlite_ts,
     sqlite_version,
@@ -41,6 +43,12 @@ _INSERT = (
     f"VALUES ({', '.join('?' for _ in COLUMNS)}) ON CONFLICT (id) DO NOTHING"
 )
 _SELECT = f"SELECT {', '.join(COLUMNS)} FROM {LEDGER_TABLE}"
+_INSERT_TEXT = f"INSERT INTO {TEXT_TABLE} VALUES (?, ?, ?, ?) ON CONFLICT (request_id) DO NOTHING"
+_SELECT_TEXT = f"SELECT request_id, model, prompt, answer FROM {TEXT_TABLE} ORDER BY request_id"
+
+
+def _text_params(text: TextRecord) -> tuple[str, str, str, str]:
+    return (text.request_id, text.model, text.prompt, text.answer)
 
 
 def _params(row: LedgerRow) -> tuple[Any, ...]:
@@ -171,10 +179,13 @@ class SqliteStore:
         if not rows:
             return
         params = [_params(row) for row in rows]
+        texts = [_text_params(row.text) for row in rows if row.text is not None]
         with self._connection() as conn:
             conn.execute("BEGIN IMMEDIATE")
             try:
                 conn.executemany(_INSERT, params)
+                if texts:
+                    conn.executemany(_INSERT_TEXT, texts)
                 conn.execute("COMMIT")
             except BaseException:
                 conn.execute("ROLLBACK")
@@ -215,6 +226,13 @@ class SqliteStore:
             Feedback(r[0], r[1], datetime.fromisoformat(r[2]).astimezone(UTC), r[3], r[4])
             for r in records
         ]
+
+    def texts(self) -> list[TextRecord]:
+        with self._connection() as conn:
+            if sqlite_version(conn) < TEXT_VERSION:
+                return []
+            records = conn.execute(_SELECT_TEXT).fetchall()
+        return [TextRecord(*r) for r in records]
 
     def close(self) -> None:
         """Close the connection; closing twice is harmless."""

@@ -12,6 +12,7 @@ from freehold.config.schema import ModelSettings
 from freehold.core.errors import FreeholdError
 from freehold.core.money import ZERO, cost_usd, energy_cost_usd, format_usd
 from freehold.core.types import ChatRequest, Usage
+from freehold.ledger.base import TextRecord
 
 
 @dataclass(slots=True)
@@ -36,6 +37,8 @@ class RequestContext:
     error_type: str | None = None
     decision: dict[str, Any] = field(default_factory=dict)
     """A route's choice and the scores behind it."""
+    text: TextRecord | None = None
+    """The prompt and first answer, when the ledger keeps texts for training."""
     tried: list[dict[str, Any]] = field(default_factory=list)
     """Candidates a route tried before the current one (each attempt's tokens and cost)."""
 

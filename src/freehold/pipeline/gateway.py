@@ -19,7 +19,7 @@ from freehold.core.errors import (
     ValidationFailed,
 )
 from freehold.core.types import ChatRequest, ChatResult, Chunk
-from freehold.ledger.base import LedgerRow
+from freehold.ledger.base import LedgerRow, TextRecord
 from freehold.pipeline.context import RequestContext
 from freehold.pipeline.tally import StreamTally
 from freehold.pipeline.validation import (
@@ -57,6 +57,8 @@ class Gateway:
         ledger: LedgerSink,
         keys: StaticKeys,
         routes: Sequence[RouteSettings] = (),
+        *,
+        keep_text: bool = False,
     ) -> None:
         self._providers = providers
         self._ledger = ledger
@@ -64,6 +66,7 @@ class Gateway:
         self._validators = {
             name: build_model_validators(providers.settings(name)) for name in providers.names
         }
+        self._keep_text = keep_text
         self._routes = {route.name: route for route in routes}
         self._routers = {
             r.name: runtime.load_for(r.router, r.policy) for r in routes if r.router is not None
@@ -191,6 +194,10 @@ class Gateway:
         result = await provider.complete(request)
         usage = result.usage
         ctx.settle(usage, settings)
+        if self._keep_text and ctx.text is None:
+            answer = answer_of(result, request).text
+            prompt = runtime.last_user_text(request)
+            ctx.text = TextRecord(ctx.request_id, settings.name, prompt, answer)
         if checks is None:
             return result
         verdicts = run_all(checks.validators, answer_of(result, request))
@@ -345,6 +352,7 @@ class Gateway:
             attempts=calls,
             decision=ctx.decision,
             attempt_log=(*ctx.tried, ctx.attempt()) if ctx.tried or ctx.route else (),
+            text=ctx.text,
         )
         self._ledger.record(row)
 

@@ -202,3 +202,16 @@ def fingerprint(examples: Iterable[Example]) -> str:
         digest.update(json.dumps(item, ensure_ascii=False).encode())
         digest.update(b"\n")
     return digest.hexdigest()
+
+
+def served_examples(outcomes: Iterable[tuple[str, str, str, float]]) -> list[Example]:
+    """Examples from served traffic: ``(request id, prompt, cheap model's answer, score)``
+    where the score (0..1) judges that answer. The strong model is assumed right (its
+    answers are what the cheap one is measured against); costs are not known here."""
+    return [
+        Example(
+            Record(id=request_id, task="served", prompt=prompt, weak_response=answer),
+            Truth(weak_score=score, strong_score=1.0, weak_cost=0.0, strong_cost=0.0),
+        )
+        for request_id, prompt, answer, score in outcomes
+    ]
