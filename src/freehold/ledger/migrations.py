@@ -36,31 +36,9 @@ FEEDBACK_VERSION = 4
 TEXT_TABLE = "freehold_texts"
 #: The schema version that created the texts table.
 TEXT_VERSION = 5
-
-#: Column order of the ``freehold_ledger`` table as the stores read and write it.
-COLUMNS = (
-    "id",
-    "ts",
-    "key_id",
-    "requested_model",
-    "served_model",
-    "prompt_tokens",
-    "completion_tokens",
-    "cost_nusd",
-    "latency_ms",
-    "ttft_ms",
-    "status",
-    "error_type",
-    "route",
-    "usage_estimated",
-    "stream",
-    "cost_basis",
-    "validation",
-    "verdicts",
-    "attempts",
-    "decision",
-    "attempt_log",
-)
+#: Reading the feedback and texts tables (the same SQL in every dialect).
+SELECT_FEEDBACK = f"SELECT id, request_id, ts, score, source FROM {FEEDBACK_TABLE} ORDER BY ts, id"
+SELECT_TEXTS = f"SELECT request_id, model, prompt, answer FROM {TEXT_TABLE} ORDER BY request_id"
 
 #: Key of the PostgreSQL advisory lock held while migrating ("freehold" in ASCII).
 ADVISORY_LOCK_KEY = int.from_bytes(b"freehold", "big")

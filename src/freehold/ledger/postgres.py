@@ -17,16 +17,15 @@ from datetime import UTC, datetime
 from types import ModuleType, TracebackType
 from typing import TYPE_CHECKING, Any
 
-import orjson
-
 from freehold.core.importer import MissingExtra
-from freehold.core.money import from_nanousd, to_nanousd
 from freehold.ledger.base import Feedback, LedgerError, LedgerRow, TextRecord
+from freehold.ledger.codec import COLUMNS, from_columns, to_columns
 from freehold.ledger.migrations import (
-    COLUMNS,
     FEEDBACK_TABLE,
     FEEDBACK_VERSION,
     LEDGER_TABLE,
+    SELECT_FEEDBACK,
+    SELECT_TEXTS,
     TEXT_TABLE,
     TEXT_VERSION,
     migrate_postgres,
@@ -62,39 +61,11 @@ def _utc(ts: datetime) -> datetime:
 
 
 def _params(row: LedgerRow) -> tuple[Any, ...]:
-    return (
-        row.id,
-        _utc(row.ts),
-        row.key_id,
-        row.requested_model,
-        row.served_model,
-        row.prompt_tokens,
-        row.completion_tokens,
-        to_nanousd(row.cost_usd),
-        float(row.latency_ms),
-        None if row.ttft_ms is None else float(row.ttft_ms),
-        row.status,
-        row.error_type,
-        row.route,
-        row.usage_estimated,
-        row.stream,
-        row.cost_basis,
-        row.validation,
-        orjson.dumps(list(row.verdicts)).decode(),
-        row.attempts,
-        orjson.dumps(row.decision).decode(),
-        orjson.dumps(list(row.attempt_log)).decode(),
-    )
+    return to_columns(row, _utc, bool)
 
 
 def _row(record: Sequence[Any]) -> LedgerRow:
-    values = dict(zip(COLUMNS, record, strict=True))
-    cost = values.pop("cost_nusd")
-    values["ts"] = _utc(values["ts"])
-    values["verdicts"] = tuple(orjson.loads(values["verdicts"]))
-    values["decision"] = orjson.loads(values["decision"])
-    values["attempt_log"] = tuple(orjson.loads(values["attempt_log"]))
-    return LedgerRow(cost_usd=from_nanousd(cost), **values)
+    return from_columns(record, _utc)
 
 
 class PostgresStore:
@@ -186,18 +157,14 @@ class PostgresStore:
         with self._connection() as conn:
             if postgres_version(conn) < FEEDBACK_VERSION:
                 return []
-            records = conn.execute(
-                f"SELECT id, request_id, ts, score, source FROM {FEEDBACK_TABLE} ORDER BY ts, id"
-            ).fetchall()
+            records = conn.execute(SELECT_FEEDBACK).fetchall()
         return [Feedback(r[0], r[1], _utc(r[2]), float(r[3]), r[4]) for r in records]
 
     def texts(self) -> list[TextRecord]:
         with self._connection() as conn:
             if postgres_version(conn) < TEXT_VERSION:
                 return []
-            records = conn.execute(
-                f"SELECT request_id, model, prompt, answer FROM {TEXT_TABLE} ORDER BY request_id"
-            ).fetchall()
+            records = conn.execute(SELECT_TEXTS).fetchall()
         return [TextRecord(*r) for r in records]
 
     def rows(self, since: datetime | None = None) -> list[LedgerRow]:

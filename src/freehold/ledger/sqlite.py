@@ -17,15 +17,14 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-import orjson
-
-from freehold.core.money import from_nanousd, to_nanousd
 from freehold.ledger.base import Feedback, LedgerError, LedgerNotFound, LedgerRow, TextRecord
+from freehold.ledger.codec import COLUMNS, from_columns, to_columns
 from freehold.ledger.migrations import (
-    COLUMNS,
     FEEDBACK_TABLE,
     FEEDBACK_VERSION,
     LEDGER_TABLE,
+    SELECT_FEEDBACK,
+    SELECT_TEXTS,
     TEXT_TABLE,
     TEXT_VERSION,
     migrate_sqlite,
@@ -44,7 +43,6 @@ _INSERT = (
 )
 _SELECT = f"SELECT {', '.join(COLUMNS)} FROM {LEDGER_TABLE}"
 _INSERT_TEXT = f"INSERT INTO {TEXT_TABLE} VALUES (?, ?, ?, ?) ON CONFLICT (request_id) DO NOTHING"
-_SELECT_TEXT = f"SELECT request_id, model, prompt, answer FROM {TEXT_TABLE} ORDER BY request_id"
 
 
 def _text_params(text: TextRecord) -> tuple[str, str, str, str]:
@@ -52,56 +50,11 @@ def _text_params(text: TextRecord) -> tuple[str, str, str, str]:
 
 
 def _params(row: LedgerRow) -> tuple[Any, ...]:
-    return (
-        row.id,
-        sqlite_ts(row.ts),
-        row.key_id,
-        row.requested_model,
-        row.served_model,
-        row.prompt_tokens,
-        row.completion_tokens,
-        to_nanousd(row.cost_usd),
-        float(row.latency_ms),
-        None if row.ttft_ms is None else float(row.ttft_ms),
-        row.status,
-        row.error_type,
-        row.route,
-        int(row.usage_estimated),
-        int(row.stream),
-        row.cost_basis,
-        row.validation,
-        orjson.dumps(list(row.verdicts)).decode(),
-        row.attempts,
-        orjson.dumps(row.decision).decode(),
-        orjson.dumps(list(row.attempt_log)).decode(),
-    )
+    return to_columns(row, sqlite_ts, int)
 
 
 def _row(record: Sequence[Any]) -> LedgerRow:
-    values = dict(zip(COLUMNS, record, strict=True))
-    return LedgerRow(
-        id=values["id"],
-        ts=datetime.fromisoformat(values["ts"]).astimezone(UTC),
-        key_id=values["key_id"],
-        requested_model=values["requested_model"],
-        served_model=values["served_model"],
-        prompt_tokens=values["prompt_tokens"],
-        completion_tokens=values["completion_tokens"],
-        cost_usd=from_nanousd(values["cost_nusd"]),
-        latency_ms=values["latency_ms"],
-        ttft_ms=values["ttft_ms"],
-        status=values["status"],
-        error_type=values["error_type"],
-        route=values["route"],
-        usage_estimated=bool(values["usage_estimated"]),
-        stream=bool(values["stream"]),
-        cost_basis=values["cost_basis"],
-        validation=values["validation"],
-        verdicts=tuple(orjson.loads(values["verdicts"])),
-        attempts=values["attempts"],
-        decision=orjson.loads(values["decision"]),
-        attempt_log=tuple(orjson.loads(values["attempt_log"])),
-    )
+    return from_columns(record, lambda text: datetime.fromisoformat(text).astimezone(UTC))
 
 
 def _connect(path: str | Path, *, create: bool, timeout_s: float) -> sqlite3.Connection:
@@ -219,9 +172,7 @@ class SqliteStore:
         with self._connection() as conn:
             if sqlite_version(conn) < FEEDBACK_VERSION:
                 return []
-            records = conn.execute(
-                f"SELECT id, request_id, ts, score, source FROM {FEEDBACK_TABLE} ORDER BY ts, id"
-            ).fetchall()
+            records = conn.execute(SELECT_FEEDBACK).fetchall()
         return [
             Feedback(r[0], r[1], datetime.fromisoformat(r[2]).astimezone(UTC), r[3], r[4])
             for r in records
@@ -231,7 +182,7 @@ class SqliteStore:
         with self._connection() as conn:
             if sqlite_version(conn) < TEXT_VERSION:
                 return []
-            records = conn.execute(_SELECT_TEXT).fetchall()
+            records = conn.execute(SELECT_TEXTS).fetchall()
         return [TextRecord(*r) for r in records]
 
     def close(self) -> None:

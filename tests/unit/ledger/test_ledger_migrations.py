@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from freehold.ledger import LedgerError, LedgerRow
+from freehold.ledger.codec import COLUMNS
 from freehold.ledger.migrations import (
-    COLUMNS,
     POSTGRES_STEPS,
     SCHEMA_TABLE,
     SQLITE_STEPS,
