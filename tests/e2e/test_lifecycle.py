@@ -16,7 +16,7 @@ import pytest
 
 from freehold.ledger import open_store
 from freehold.testing.gateway_process import start_serve, wait_until_up
-from freehold.testing.servers import free_port
+from freehold.testing.servers import ServerThread, free_port
 
 from .conftest import Gateway, StartGateway
 
@@ -24,9 +24,10 @@ CHAT = "/v1/chat/completions"
 
 
 def test_sigterm_finishes_in_flight_requests_and_writes_every_row(
-    start_gateway: StartGateway,
+    start_gateway: StartGateway, openai_upstream: ServerThread
 ) -> None:
     gateway = start_gateway()
+    marker = f"drain-{time.monotonic_ns()}"
     results: list[tuple[int, str]] = []
     lock = threading.Lock()
 
@@ -34,7 +35,7 @@ def test_sigterm_finishes_in_flight_requests_and_writes_every_row(
         body = {
             "model": "cloud-big",
             "stream": i % 2 == 1,
-            "messages": [{"role": "user", "content": f"n{i} [[sleep:0.6]]"}],
+            "messages": [{"role": "user", "content": f"{marker} n{i} [[sleep:1.2]]"}],
         }
         response = httpx.post(gateway.url + CHAT, json=body, timeout=20)
         with lock:
@@ -43,14 +44,20 @@ def test_sigterm_finishes_in_flight_requests_and_writes_every_row(
     threads = [threading.Thread(target=call, args=(i,)) for i in range(20)]
     for thread in threads:
         thread.start()
-    time.sleep(0.3)  # all 20 are waiting on the upstream now
+    # SIGTERM only once all 20 are waiting on the upstream (a busy machine starts threads late)
+    received = openai_upstream._server.config.app.state.requests  # type: ignore[attr-defined]
+    deadline = time.monotonic() + 15
+    while sum(marker in str(r["body"]) for r in received) < 20:
+        assert time.monotonic() < deadline, "the requests never all reached the upstream"
+        time.sleep(0.02)
     assert gateway.stop() in (0, -signal.SIGTERM)
     for thread in threads:
         thread.join(timeout=20)
     assert sorted(status for status, _ in results) == [200] * 20
     rows = {row.id: row for row in gateway.rows()}
     assert set(rows) == {request_id for _, request_id in results}
-    assert all(row.status == 200 and row.completion_tokens == 3 for row in rows.values())
+    # "You said: <marker> n<i>": 4 words
+    assert all(row.status == 200 and row.completion_tokens == 4 for row in rows.values())
     assert sum(row.stream for row in rows.values()) == 10
 
 
