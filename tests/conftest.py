@@ -1,8 +1,10 @@
-"""Fixtures shared by unit and end-to-end tests: a private PostgreSQL schema per test.
+"""Fixtures shared by unit and end-to-end tests: a private PostgreSQL schema per test, a
+private Redis key prefix per test.
 
 PostgreSQL tests need the server at ``$FREEHOLD_TEST_POSTGRES`` (default
-``postgresql://postgres@127.0.0.1:5432/test``). When it cannot be reached they are skipped,
-with the reason, unless ``$CI`` is set: then they fail.
+``postgresql://postgres@127.0.0.1:5432/test``), Redis tests the one at
+``$FREEHOLD_TEST_REDIS`` (default ``redis://127.0.0.1:6379/0``). When one cannot be reached
+its tests are skipped, with the reason, unless ``$CI`` is set: then they fail.
 """
 
 from __future__ import annotations
@@ -18,7 +20,44 @@ from hypothesis import HealthCheck, settings
 settings.register_profile("freehold", deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile("freehold")
 
+REDIS_URL = os.environ.get("FREEHOLD_TEST_REDIS", "redis://127.0.0.1:6379/0")
 PG_URL = os.environ.get("FREEHOLD_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+def _unreachable(reason: str) -> None:
+    if os.environ.get("CI"):
+        pytest.fail(f"{reason} (CI is set, so this is a failure)")
+    pytest.skip(f"{reason} (set CI=1 to make this a failure)")
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> str:
+    """The Redis URL, once checked reachable (skip, or fail under CI, otherwise)."""
+    import redis
+
+    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=3)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        _unreachable(f"Redis is unreachable at {REDIS_URL}: {exc}")
+    finally:
+        client.close()
+    return REDIS_URL
+
+
+@pytest.fixture
+def redis_url(redis_server: str) -> Iterator[str]:
+    """A budget-store URL with a prefix private to one test; its keys deleted afterwards."""
+    import redis
+
+    prefix = f"fhtest-{secrets.token_hex(6)}:"
+    yield f"{redis_server}?prefix={prefix}"
+    client = redis.Redis.from_url(redis_server)
+    try:
+        for name in client.scan_iter(match=prefix + "*", count=1000):
+            client.delete(name)
+    finally:
+        client.close()
 
 
 def with_options(url: str, options: str) -> str:
@@ -33,10 +72,7 @@ def pg_server() -> str:
     try:
         conn = psycopg.connect(PG_URL, connect_timeout=3)
     except psycopg.OperationalError as exc:
-        reason = f"PostgreSQL is unreachable at {PG_URL}: {str(exc).strip()}"
-        if os.environ.get("CI"):
-            pytest.fail(f"{reason} (CI is set, so this is a failure)")
-        pytest.skip(f"{reason} (set CI=1 to make this a failure)")
+        _unreachable(f"PostgreSQL is unreachable at {PG_URL}: {str(exc).strip()}")
     conn.close()
     return PG_URL
 

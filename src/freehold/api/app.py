@@ -13,9 +13,11 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.routing import Route
 
-from freehold.api import routes
+from freehold.api import admin, routes
 from freehold.api.errors import on_freehold_error, on_http_exception, on_unexpected
 from freehold.api.state import AppState
+from freehold.auth.enforcer import Clock, Enforcer, utc_now
+from freehold.auth.factory import open_auth_store
 from freehold.auth.static_keys import StaticKeys
 from freehold.config.home import freehold_home
 from freehold.config.schema import Settings
@@ -37,7 +39,10 @@ def _spill_dir(settings: Settings) -> Path:
     return freehold_home()
 
 
-def create_app(settings: Settings) -> Starlette:
+def create_app(settings: Settings, *, clock: Clock = utc_now) -> Starlette:
+    """The app; ``clock`` is what budget periods and rate windows are read from (tests
+    inject one)."""
+
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         store = open_store(settings.ledger)
@@ -46,10 +51,20 @@ def create_app(settings: Settings) -> Starlette:
         writer.start()
         providers = ProviderRegistry(settings.models)
         keys = StaticKeys(k.get_secret_value() for k in settings.server.api_keys)
+        enforcer = None
+        if settings.auth.master_key is not None:
+            auth_store = open_auth_store(settings.budget_store())
+            await auth_store.migrate()
+            enforcer = Enforcer(auth_store, settings.budgets, clock)
         gateway = Gateway(
-            providers, writer, keys, settings.routes, keep_text=settings.training.keep_text
+            providers,
+            writer,
+            keys,
+            settings.routes,
+            keep_text=settings.training.keep_text,
+            enforcer=enforcer,
         )
-        app.state.freehold = AppState(settings, gateway, store)
+        app.state.freehold = AppState(settings, gateway, store, enforcer)
         if not settings.models:
             log.warning(
                 "no models configured: add one to a config file (see README) and run "
@@ -59,6 +74,9 @@ def create_app(settings: Settings) -> Starlette:
             yield
         finally:
             await providers.aclose()
+            await gateway.drain()
+            if enforcer is not None:
+                await enforcer.store.aclose()
             await asyncio.to_thread(writer.close)
             await asyncio.to_thread(store.close)
 
@@ -68,6 +86,13 @@ def create_app(settings: Settings) -> Starlette:
             Route("/v1/models", routes.list_models, methods=["GET"]),
             Route("/v1/feedback", routes.feedback, methods=["POST"]),
             Route("/health", routes.health, methods=["GET"]),
+            Route("/admin/keys", admin.create_key, methods=["POST"]),
+            Route("/admin/keys", admin.list_keys, methods=["GET"]),
+            Route("/admin/keys/{key_id}", admin.show_key, methods=["GET"]),
+            Route("/admin/keys/{key_id}", admin.update_key, methods=["PATCH"]),
+            Route("/admin/keys/{key_id}", admin.revoke_key, methods=["DELETE"]),
+            Route("/admin/keys/{key_id}/revoke", admin.revoke_key, methods=["POST"]),
+            Route("/admin/budget", admin.budget, methods=["GET"]),
         ],
         exception_handlers={
             FreeholdError: on_freehold_error,

@@ -59,7 +59,7 @@ async def chat_completions(request: Request) -> Response:
     headers = {"x-freehold-request-id": ctx.request_id}
     data: Any = None
     try:
-        gateway.authenticate(ctx, request.headers.get("authorization"))
+        await gateway.authenticate(ctx, request.headers.get("authorization"))
         data = parse_json(await read_limited(request, state.settings.server.max_body_bytes))
         chat = parse_chat_request(data)
     except FreeholdError as error:
@@ -73,9 +73,10 @@ async def chat_completions(request: Request) -> Response:
         else:
             result = await gateway.handle(ctx, chat)
     except FreeholdError as error:
-        return error_response(error, {**headers, **_outcome_headers(ctx)})
+        return error_response(error, {**headers, **_outcome_headers(ctx), **ctx.budget_headers})
 
     headers.update(_outcome_headers(ctx))
+    headers.update(ctx.budget_headers)
     if chat.stream:
         headers["cache-control"] = "no-cache"
         return StreamingResponse(
@@ -89,7 +90,7 @@ async def list_models(request: Request) -> Response:
     state = _state(request)
     ctx = RequestContext(request_id=new_request_id(), key_id=None)
     try:
-        state.gateway.authenticate(ctx, request.headers.get("authorization"))
+        await state.gateway.authenticate(ctx, request.headers.get("authorization"), fresh=True)
     except FreeholdError as error:
         return error_response(error)
     data = [
@@ -122,7 +123,7 @@ async def feedback(request: Request) -> Response:
     state = _state(request)
     ctx = RequestContext(request_id=new_request_id(), key_id=None)
     try:
-        state.gateway.authenticate(ctx, request.headers.get("authorization"))
+        await state.gateway.authenticate(ctx, request.headers.get("authorization"), fresh=True)
         data = parse_json(await read_limited(request, 100_000))
         body = FeedbackBody.model_validate(data)
     except ValidationError as exc:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from freehold.auth.enforcer import Enforcer
 from freehold.config.schema import Settings
 from freehold.ledger.base import LedgerStore
 from freehold.pipeline.gateway import Gateway
@@ -14,3 +15,4 @@ class AppState:
     settings: Settings
     gateway: Gateway
     store: LedgerStore
+    enforcer: Enforcer | None = None

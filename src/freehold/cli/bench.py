@@ -21,9 +21,9 @@ import numpy as np
 from freehold.cli.common import echo_json, echo_table
 from freehold.routing import metrics, policies
 from freehold.routing.records import COST_ASSUMPTION, Example, RecordError, load_examples
-from freehold.validate.arithmetic import count_steps
+from freehold.validate.arithmetic import step_facts
 
-arithmetic_check = count_steps
+arithmetic_check = step_facts
 
 
 def _result(name: str, policy: str, summary: metrics.Summary) -> dict[str, Any]:

@@ -6,7 +6,9 @@ import click
 
 from freehold import __version__
 from freehold.cli.bench import bench
+from freehold.cli.budget import budget
 from freehold.cli.check_config import check_config
+from freehold.cli.keys import keys
 from freehold.cli.ledger import ledger
 from freehold.cli.models import models
 from freehold.cli.pull import pull
@@ -31,6 +33,8 @@ cli.add_command(ledger)
 cli.add_command(pull)
 cli.add_command(bench)
 cli.add_command(router)
+cli.add_command(keys)
+cli.add_command(budget)
 
 
 def main() -> None:

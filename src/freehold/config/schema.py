@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
+from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import (
@@ -16,7 +17,7 @@ from pydantic import (
     model_validator,
 )
 
-from freehold.config.home import default_ledger_url
+from freehold.config.home import default_ledger_url, freehold_home
 from freehold.core.money import Price
 
 _ENV_REF = re.compile(r"^env:([A-Za-z_][A-Za-z0-9_]*)$")
@@ -182,6 +183,65 @@ class RouteSettings(_Frozen):
         return self
 
 
+class AuthSettings(_Frozen):
+    """Virtual keys: with a ``master_key`` every request needs a key made by ``freehold keys
+    create`` (or ``POST /admin/keys``), and the master key opens the admin API."""
+
+    master_key: SecretStr | None = None
+
+    @field_validator("master_key", mode="before")
+    @classmethod
+    def _resolve_master(cls, value: Any, info: ValidationInfo) -> Any:
+        return resolve_secret(value, info) if isinstance(value, str) else value
+
+    @field_validator("master_key")
+    @classmethod
+    def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 16:
+            raise ValueError("must be at least 16 characters")
+        return value
+
+
+class TagBudget(_Frozen):
+    """A budget shared by every key carrying a tag (``team=search``)."""
+
+    budget_usd: Decimal | None = Field(default=None, ge=0)
+    soft_budget_usd: Decimal | None = Field(default=None, ge=0)
+    budget_tokens: int | None = Field(default=None, ge=0)
+    soft_budget_tokens: int | None = Field(default=None, ge=0)
+    period: Literal["day", "month", "total"] = "month"
+
+
+_BUDGET_STORE = re.compile(r"^(sqlite|sqlite:///.+|rediss?://.+)$")
+_TAG = re.compile(r"^[A-Za-z0-9_.-]+=[^\s=][^\s]*$")
+
+
+class BudgetSettings(_Frozen):
+    """Where keys and budget counters live: ``sqlite`` (a ``budgets.db`` beside a SQLite
+    ledger, else in ``$FREEHOLD_HOME``), ``sqlite:///PATH``, or ``redis://HOST:PORT/DB``
+    (shared by replicas; ``?prefix=NAME:`` namespaces the keys)."""
+
+    store: str = "sqlite"
+    tags: dict[str, TagBudget] = Field(default_factory=dict)
+    hold_s: float = Field(default=900.0, gt=0)
+    """How long a request's hold lasts if its replica dies before settling it."""
+
+    @field_validator("store")
+    @classmethod
+    def _store_url(cls, value: str) -> str:
+        if not _BUDGET_STORE.match(value):
+            raise ValueError("must be sqlite, sqlite:///PATH or redis://HOST:PORT/DB")
+        return value
+
+    @field_validator("tags")
+    @classmethod
+    def _tag_names(cls, value: dict[str, TagBudget]) -> dict[str, TagBudget]:
+        for tag in value:
+            if not _TAG.match(tag):
+                raise ValueError(f"{tag!r}: a tag is NAME=VALUE, e.g. team=search")
+        return value
+
+
 class TrainingSettings(_Frozen):
     """What the ledger keeps for training routers from served traffic. Off by default:
     ``keep_text`` stores each answered request's prompt (last user message) and the cheapest
@@ -193,6 +253,8 @@ class TrainingSettings(_Frozen):
 class Settings(_Frozen):
     server: ServerSettings = ServerSettings()
     training: TrainingSettings = TrainingSettings()
+    auth: AuthSettings = AuthSettings()
+    budgets: BudgetSettings = BudgetSettings()
     ledger: str = Field(default_factory=default_ledger_url)
     models: tuple[ModelSettings, ...] = ()
     routes: tuple[RouteSettings, ...] = ()
@@ -203,6 +265,27 @@ class Settings(_Frozen):
         if not _LEDGER_URL.match(value):
             raise ValueError("must be sqlite:///PATH or postgresql://USER@HOST:PORT/DB")
         return value
+
+    @model_validator(mode="after")
+    def _one_kind_of_key(self) -> Settings:
+        if self.auth.master_key is not None and self.server.api_keys:
+            raise ValueError(
+                "server.api_keys: cannot be combined with auth.master_key (virtual keys "
+                "replace the static list; create them with `freehold keys create`)"
+            )
+        return self
+
+    def budget_store(self) -> str:
+        """The budget store's URL (``budgets.store`` with ``sqlite`` resolved to a file)."""
+        store = self.budgets.store
+        if store != "sqlite":
+            return store
+        if self.ledger == "sqlite:///:memory:":
+            return store + ":///:memory:"
+        if self.ledger.startswith("sqlite:///"):
+            ledger = Path(self.ledger.removeprefix("sqlite:///")).expanduser()
+            return f"sqlite:///{ledger.parent / 'budgets.db'}"
+        return f"sqlite:///{freehold_home() / 'budgets.db'}"
 
     @model_validator(mode="after")
     def _unique_names(self) -> Settings:

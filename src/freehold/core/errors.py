@@ -7,9 +7,12 @@ Stages raise them; ``freehold.api.errors`` renders them once, as OpenAI-format J
     │   ├── PayloadTooLarge          413 invalid_request_error / request_too_large
     │   └── UnsupportedParameter     400 invalid_request_error / unsupported_parameter
     ├── AuthenticationFailed         401 authentication_error / invalid_api_key
+    ├── PermissionDenied             403 permission_error / model_not_allowed
     ├── NotFound                     404 invalid_request_error / not_found
     │   └── ModelNotFound            404 invalid_request_error / model_not_found
     ├── MethodNotAllowed             405 invalid_request_error / method_not_allowed
+    ├── BudgetExceeded               429 insufficient_quota / budget_exceeded
+    ├── RateLimited                  429 rate_limit_error / rate_limit_exceeded (Retry-After)
     ├── ServiceUnavailable           503 server_error / service_unavailable
     ├── ValidationFailed             422 validation_error / validation_failed
     └── UpstreamError                502 upstream_error / bad_gateway
@@ -82,6 +85,31 @@ class AuthenticationFailed(FreeholdError):
     status = 401
     type = "authentication_error"
     code = "invalid_api_key"
+
+
+class PermissionDenied(FreeholdError):
+    kind = "permission_denied"
+    status = 403
+    type = "permission_error"
+    code = "model_not_allowed"
+
+
+class BudgetExceeded(FreeholdError):
+    """A hard budget would be exceeded: refused before any upstream call."""
+
+    kind = "budget_exceeded"
+    status = 429
+    type = "insufficient_quota"
+    code = "budget_exceeded"
+
+
+class RateLimited(FreeholdError):
+    """A requests- or tokens-per-minute limit is reached; ``Retry-After`` says when to retry."""
+
+    kind = "rate_limit_exceeded"
+    status = 429
+    type = "rate_limit_error"
+    code = "rate_limit_exceeded"
 
 
 class NotFound(FreeholdError):

@@ -8,6 +8,8 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from freehold.auth.enforcer import Ticket
+from freehold.auth.keys import KeyRecord
 from freehold.config.schema import ModelSettings
 from freehold.core.errors import FreeholdError
 from freehold.core.money import ZERO, cost_usd, energy_cost_usd, format_usd
@@ -41,6 +43,12 @@ class RequestContext:
     """The prompt and first answer, when the ledger keeps texts for training."""
     tried: list[dict[str, Any]] = field(default_factory=list)
     """Candidates a route tried before the current one (each attempt's tokens and cost)."""
+    key: KeyRecord | None = None
+    """The caller's virtual key, when keys are enabled."""
+    ticket: Ticket | None = None
+    """The request's budget hold, from admission to settlement."""
+    budget_headers: dict[str, str] = field(default_factory=dict)
+    """What is left of the caller's budgets and rate limits, for the response."""
 
     def elapsed_ms(self, at: float | None = None) -> float:
         return ((at if at is not None else time.perf_counter()) - self.started) * 1000.0

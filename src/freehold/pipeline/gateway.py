@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, Protocol
 
+from freehold.auth.enforcer import Enforcer
 from freehold.auth.static_keys import StaticKeys
 from freehold.config.schema import ModelSettings, RouteSettings
 from freehold.core.errors import (
@@ -20,6 +21,7 @@ from freehold.core.errors import (
 )
 from freehold.core.types import ChatRequest, ChatResult, Chunk
 from freehold.ledger.base import LedgerRow, TextRecord
+from freehold.pipeline.budgeting import Budgeting
 from freehold.pipeline.context import RequestContext
 from freehold.pipeline.tally import StreamTally
 from freehold.pipeline.validation import (
@@ -37,7 +39,7 @@ from freehold.pipeline.validation import (
 from freehold.providers.base import Provider
 from freehold.providers.registry import ProviderRegistry
 from freehold.routing import rules, runtime
-from freehold.validate.arithmetic import count_steps
+from freehold.validate.arithmetic import step_facts
 from freehold.validate.registry import build_all, run_all
 
 log = logging.getLogger("freehold.gateway")
@@ -59,8 +61,11 @@ class Gateway:
         routes: Sequence[RouteSettings] = (),
         *,
         keep_text: bool = False,
+        enforcer: Enforcer | None = None,
     ) -> None:
         self._providers = providers
+        self._enforcer = enforcer
+        self._budgets = Budgeting(enforcer, providers, routes)
         self._ledger = ledger
         self._keys = keys
         self._validators = {
@@ -76,8 +81,27 @@ class Gateway:
         }
 
     # -- admission ----------------------------------------------------------------------
-    def authenticate(self, ctx: RequestContext, authorization: str | None) -> None:
-        ctx.key_id = self._keys.identify(authorization)
+    async def authenticate(
+        self, ctx: RequestContext, authorization: str | None, *, fresh: bool = False
+    ) -> None:
+        """Who is calling: a live virtual key when keys are enabled, else a fingerprint of
+        the bearer token (checked against ``server.api_keys`` when that is set). ``fresh``:
+        read the key from the store, for requests that are not admitted against a budget
+        (where revocation is checked again)."""
+        if self._enforcer is None:
+            ctx.key_id = self._keys.identify(authorization)
+            return
+        ctx.key = await self._enforcer.identify(authorization, fresh=fresh)
+        ctx.key_id = ctx.key.id
+
+    async def finish(self, ctx: RequestContext) -> None:
+        """Settle the request's budget hold, then hand its row to the ledger."""
+        self._budgets.settle(ctx)
+        self.record(ctx)
+
+    async def drain(self) -> None:
+        """Wait for the budget settlements still running (before the store closes)."""
+        await self._budgets.drain()
 
     def reject(self, ctx: RequestContext, error: FreeholdError) -> None:
         """Record a request refused before it reached a model (bad input, no key)."""
@@ -144,6 +168,7 @@ class Gateway:
         ctx.request, ctx.requested_model = request, request.model
         try:
             with _failures(ctx):
+                request = await self._budgets.admit(ctx, request)
                 cascade = self._cascade_of(request)
                 if cascade is not None:
                     result = await self._cascade(ctx, request, cascade)
@@ -154,7 +179,7 @@ class Gateway:
             ctx.first_chunk_at = time.perf_counter()
             return result
         finally:
-            self.record(ctx)
+            await self.finish(ctx)
 
     async def _cascade(
         self, ctx: RequestContext, request: ChatRequest, route: RouteSettings
@@ -238,6 +263,7 @@ class Gateway:
         ctx.request, ctx.requested_model = request, request.model
         try:
             with _failures(ctx):
+                request = await self._budgets.admit(ctx, request)
                 cascade = self._cascade_of(request)
                 if cascade is not None:
                     return await self._cascade_stream(ctx, request, cascade)
@@ -248,7 +274,7 @@ class Gateway:
                 upstream = aiter(provider.stream(request))
                 first = await anext(upstream, None)
         except FreeholdError:
-            self.record(ctx)
+            await self.finish(ctx)
             raise
         ctx.first_chunk_at = time.perf_counter()
         return self._relay(ctx, request, settings, upstream, first)
@@ -265,7 +291,7 @@ class Gateway:
         validated first, then sent as chunks (so a failure can still be a proper error)."""
         result = await self._answer(ctx, provider, request, settings, checks)
         ctx.first_chunk_at = time.perf_counter()
-        self.record(ctx)
+        await self.finish(ctx)
         return _replay(as_chunks(result.body, request.include_usage))
 
     def _accepts(
@@ -277,14 +303,15 @@ class Gateway:
         result: ChatResult,
     ) -> bool:
         """Whether the cascade keeps this answer: its checks passed and, for the cheapest
-        candidate when the route has a trained verifier, P(correct) reaches the target."""
+        candidate when the route has a trained verifier, its score (1 − the expected gain of
+        escalating) reaches the target."""
         if ctx.validation == "fail":
             return False
         router = self._routers.get(route.name)
         if router is None or position != 0:
             return True
         answer = answer_of(result, request).text
-        p = runtime.probability(router, runtime.last_user_text(request), answer, count_steps)
+        p = runtime.probability(router, runtime.last_user_text(request), answer, step_facts)
         ctx.decision["verifier"] = round(p, 6)
         return p >= route.target
 
@@ -294,7 +321,7 @@ class Gateway:
         """A cascade decides which answer stands before sending any of it."""
         result = await self._cascade(ctx, request, route)
         ctx.first_chunk_at = time.perf_counter()
-        self.record(ctx)
+        await self.finish(ctx)
         return _replay(as_chunks(result.body, request.include_usage))
 
     async def _relay(
@@ -322,7 +349,7 @@ class Gateway:
         finally:
             await _close(upstream)
             ctx.settle(tally.final_usage(), settings)
-            self.record(ctx)
+            await self.finish(ctx)
 
     # -- ledger -------------------------------------------------------------------------
     def record(self, ctx: RequestContext) -> None:

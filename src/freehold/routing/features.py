@@ -3,10 +3,13 @@
 A feature vector is, in order:
 
 1. dense prompt features (:data:`PROMPT_FEATURES`): length, digits, numbers, math symbols,
-   question words, options, negations, …;
+   question words, options, negations, …; with ``recipe.extra`` also the question-shape
+   features of :mod:`freehold.routing.grounding`;
 2. with ``recipe.answer``, dense answer features (:data:`ANSWER_FEATURES`): length, ``####``,
    calculation steps and wrong steps (from the :data:`AnswerCheck` passed in, so this stage
-   never imports the validators), final-answer presence and shape, hedging words, …;
+   never imports the validators), final-answer presence and shape, hedging words, …; with
+   ``recipe.extra`` also whether the answer is grounded in the question
+   (:mod:`freehold.routing.grounding`);
 3. ``recipe.hash_dims`` hashed word n-grams and character n-grams of the prompt (crc32 of
    the n-gram, counts → log(1 + count), the block scaled to unit length);
 4. with ``recipe.embedding_dim`` > 0, an embedding vector given by the caller, as is.
@@ -26,12 +29,16 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from freehold.routing import grounding
+from freehold.routing.grounding import StepFact
 from freehold.routing.records import Record
 
-AnswerCheck = Callable[[str], tuple[int, int]]
-"""Checks an answer's arithmetic: ``text → (calculations checked, calculations wrong)``."""
+AnswerCheck = Callable[[str], Sequence[StepFact]]
+"""Checks an answer's arithmetic: ``text → [(expression, stated, computed, ok), …]``."""
 
-RECIPE_VERSION = 1
+RECIPE_VERSION = 2
+#: Recipes this version reads (version 1 had no ``extra`` features).
+READABLE_VERSIONS = (1, 2)
 
 PROMPT_FEATURES = (
     "log_chars",
@@ -113,10 +120,14 @@ class Recipe:
     char_ngrams: tuple[int, ...] = (3,)
     answer: bool = False
     embedding_dim: int = 0
+    extra: bool = False
 
     @property
     def width(self) -> int:
         dense = len(PROMPT_FEATURES) + (len(ANSWER_FEATURES) if self.answer else 0)
+        if self.extra:
+            dense += len(grounding.PROMPT_EXTRA)
+            dense += len(grounding.ANSWER_EXTRA) if self.answer else 0
         return dense + self.hash_dims + self.embedding_dim
 
     def to_dict(self) -> dict[str, Any]:
@@ -126,10 +137,11 @@ class Recipe:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Recipe:
-        if data.get("version") != RECIPE_VERSION:
+        if data.get("version") not in READABLE_VERSIONS:
             raise ValueError(f"feature recipe version {data.get('version')!r} is not supported")
         return cls(
             version=RECIPE_VERSION,
+            extra=bool(data.get("extra", False)),
             hash_dims=int(data["hash_dims"]),
             word_ngrams=int(data["word_ngrams"]),
             char_ngrams=tuple(int(n) for n in data["char_ngrams"]),
@@ -203,7 +215,8 @@ def answer_features(answer: str | None, prompt: str, check: AnswerCheck | None) 
     """The dense answer features, in :data:`ANSWER_FEATURES` order (zeros with no answer)."""
     if not answer:
         return [0.0] * len(ANSWER_FEATURES)
-    checked, wrong = check(answer) if check is not None else (0, 0)
+    steps = check(answer) if check is not None else ()
+    checked, wrong = len(steps), sum(1 for step in steps if not step[3])
     finals = _finals(answer)
     final = finals[-1] if finals else None
     found = [_number(m) for m in _RESULT.findall(answer)]
@@ -268,8 +281,16 @@ def featurize(
 ) -> NDArray[np.float64]:
     """The feature vector of one record under ``recipe``."""
     parts: list[NDArray[np.float64]] = [np.array(prompt_features(record.prompt))]
+    if recipe.extra:
+        parts.append(np.array(grounding.prompt_extra(record.prompt)))
     if recipe.answer:
-        parts.append(np.array(answer_features(record.weak_response, record.prompt, check)))
+        answer, prompt = record.weak_response, record.prompt
+        steps = check(answer) if check is not None and answer else ()
+        parts.append(np.array(answer_features(answer, prompt, lambda _: steps)))
+        if recipe.extra:
+            finals = _finals(answer) if answer else []
+            final = finals[-1] if finals else None
+            parts.append(np.array(grounding.answer_extra(prompt, answer, steps, final)))
     parts.append(hashed_features(record.prompt, recipe))
     if recipe.embedding_dim:
         if embedding is None or len(embedding) != recipe.embedding_dim:

@@ -5,12 +5,16 @@ full-batch Adam for a fixed number of steps from zeros — deterministic, no ran
 
 The artefact is a JSON file (never a pickle)::
 
-    {"format": "freehold-router", "version": 1, "policy": "cascade", "label": "...",
+    {"format": "freehold-router", "version": 2, "policy": "cascade", "label": "gain",
      "recipe": {...feature recipe...}, "fingerprint": "<sha256 of the training records>",
-     "trained_on": 643, "weights": [...], "bias": 0.1, "mean": [...], "scale": [...]}
+     "trained_on": 643, "weights": [...], "bias": 0.1, "mean": [...], "scale": [...],
+     "strong": {"recipe": {...}, "weights": [...], "bias": ..., "mean": [...], "scale": [...]}}
 
-:func:`load` refuses another format, another version, a recipe whose width does not match
-the weights, or anything that is not plain JSON numbers.
+The top-level model estimates P(the cheap model's answer is acceptable); ``strong`` (version 2,
+optional) estimates P(the strong model's answer is acceptable) from the prompt alone, so the
+router can rank requests by the expected gain of escalating. Version 1 files (no ``strong``)
+are still read. :func:`load` refuses another format or version, a recipe whose width does not
+match the weights, or anything that is not plain JSON numbers.
 """
 
 from __future__ import annotations
@@ -27,7 +31,8 @@ from numpy.typing import NDArray
 from freehold.routing.features import Recipe
 
 FORMAT = "freehold-router"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+READABLE_VERSIONS = (1, 2)
 
 Matrix = NDArray[np.float64]
 
@@ -84,6 +89,36 @@ def fit(x: Matrix, y: Matrix, hyper: Hyper = Hyper()) -> Logistic:
     return Logistic(w, b, mean, scale)
 
 
+def _model_dict(model: Logistic) -> dict[str, Any]:
+    return {
+        "weights": model.weights.tolist(),
+        "bias": model.bias,
+        "mean": model.mean.tolist(),
+        "scale": model.scale.tolist(),
+    }
+
+
+def _model_of(data: Any) -> Logistic:
+    return Logistic(
+        np.asarray(data["weights"], dtype=np.float64),
+        float(data["bias"]),
+        np.asarray(data["mean"], dtype=np.float64),
+        np.asarray(data["scale"], dtype=np.float64),
+    )
+
+
+def _fits(model: Logistic, recipe: Recipe) -> bool:
+    return len({len(model.weights), len(model.mean), len(model.scale), recipe.width}) == 1
+
+
+@dataclass(slots=True)
+class Strong:
+    """The strong model's acceptability from the prompt alone."""
+
+    recipe: Recipe
+    model: Logistic
+
+
 @dataclass(slots=True)
 class Router:
     """A trained routing model with everything needed to reuse and audit it."""
@@ -95,8 +130,12 @@ class Router:
     fingerprint: str
     trained_on: int
     extra: dict[str, Any] = field(default_factory=dict)
+    strong: Strong | None = None
 
     def to_dict(self) -> dict[str, Any]:
+        strong = None
+        if self.strong is not None:
+            strong = {"recipe": self.strong.recipe.to_dict(), **_model_dict(self.strong.model)}
         return {
             "format": FORMAT,
             "version": FORMAT_VERSION,
@@ -110,6 +149,7 @@ class Router:
             "mean": self.model.mean.tolist(),
             "scale": self.model.scale.tolist(),
             "extra": self.extra,
+            "strong": strong,
         }
 
     def save(self, path: str | Path) -> None:
@@ -119,19 +159,18 @@ class Router:
     def from_dict(cls, data: Any) -> Router:
         if not isinstance(data, dict) or data.get("format") != FORMAT:
             raise ArtefactError("not a freehold router file")
-        if data.get("version") != FORMAT_VERSION:
+        if data.get("version") not in READABLE_VERSIONS:
             raise ArtefactError(
                 f"router format version {data.get('version')!r} is not supported "
                 f"(this freehold reads version {FORMAT_VERSION}); retrain it"
             )
         try:
             recipe = Recipe.from_dict(data["recipe"])
-            model = Logistic(
-                np.asarray(data["weights"], dtype=np.float64),
-                float(data["bias"]),
-                np.asarray(data["mean"], dtype=np.float64),
-                np.asarray(data["scale"], dtype=np.float64),
-            )
+            model = _model_of(data)
+            strong_data = data.get("strong")
+            strong = None
+            if strong_data is not None:
+                strong = Strong(Recipe.from_dict(strong_data["recipe"]), _model_of(strong_data))
             router = cls(
                 str(data["policy"]),
                 str(data["label"]),
@@ -140,11 +179,13 @@ class Router:
                 str(data["fingerprint"]),
                 int(data["trained_on"]),
                 dict(data.get("extra") or {}),
+                strong,
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ArtefactError(f"malformed router file: {exc}") from None
-        widths = {len(model.weights), len(model.mean), len(model.scale), recipe.width}
-        if len(widths) != 1:
+        if not _fits(model, recipe) or (
+            strong is not None and not _fits(strong.model, strong.recipe)
+        ):
             raise ArtefactError("the weights do not match the feature recipe")
         return router
 

@@ -1,10 +1,19 @@
-"""Routing policies for replay: each gives every record an escalation score.
+"""Routing policies for replay: each gives every record an escalation score, the expected
+gain of asking the strong model: P(strong answer acceptable) − P(weak answer acceptable).
 
-- ``predictive``: before any call, P(the weak answer is acceptable — no worse than the strong
-  one) from prompt features; escalation score = 1 − p.
-- ``cascade``: after the weak call, P(the weak answer is correct) from prompt and weak-answer
-  features (its arithmetic checked by the :data:`~freehold.routing.features.AnswerCheck`
-  passed in); escalation score = 1 − p. Its cost includes the weak call on every record.
+Two models make it: the strong model's chance from the prompt alone (how hard the question
+is), and the weak model's chance —
+
+- ``predictive``: before any call, from the prompt alone;
+- ``cascade``: after the weak call, from the prompt and the weak answer (its arithmetic
+  checked by the :data:`~freehold.routing.features.AnswerCheck` passed in, and whether it is
+  grounded in the question). Its cost includes the weak call on every record.
+
+Ranking by the gain instead of by the weak model's chance alone spends strong calls where
+they can help: a question both models fail is not worth escalating. On the development
+records it raised cross-validated APGR from 0.576 to 0.60 (MMLU, predictive) and from 0.716
+to 0.75 (GSM8K, cascade). Without strong labels (all alike, as when training from served
+traffic) the router keeps the weak model alone: score = 1 − P(weak acceptable).
 - ``random`` and ``oracle``: the baselines of :mod:`freehold.routing.metrics` (the oracle
   reads the scores, so it is a bound, never a policy to deploy).
 
@@ -14,23 +23,22 @@ Learned policies see only :class:`~freehold.routing.records.Record` values.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from freehold.routing import crossval, metrics
 from freehold.routing.features import AnswerCheck, Recipe, matrix
-from freehold.routing.learners import Hyper, Logistic, Router, fit
+from freehold.routing.learners import Hyper, Logistic, Router, Strong, fit
 from freehold.routing.records import Example, Record, fingerprint
 
 LEARNED = ("predictive", "cascade")
 BASELINES = ("random", "oracle")
 POLICIES = LEARNED + BASELINES
 
-LABELS = {
-    "predictive": "weak_not_worse",  # weak score >= strong score
-    "cascade": "weak_correct",  # weak score >= 0.5 (scores normalised to 0-1)
-}
+#: What the routers learn: each model's answer acceptable (score ≥ 0.5 of its normalised
+#: range), and the escalation score is the difference.
+LABELS = {"predictive": "gain", "cascade": "gain"}
 
 
 def is_cascade(policy: str) -> bool:
@@ -45,6 +53,11 @@ class Settings:
     recipe: Recipe
     hyper: Hyper = field(default_factory=Hyper)
 
+    @property
+    def strong_recipe(self) -> Recipe:
+        """The strong model reads the prompt only."""
+        return replace(self.recipe, answer=False, embedding_dim=0)
+
 
 def default_settings(policy: str) -> Settings:
     """The tuned defaults (tuned on the development records only).
@@ -54,15 +67,23 @@ def default_settings(policy: str) -> Settings:
     n-grams, 0.50 with 4096 word + char n-grams); a recipe can still turn them on.
     """
     if policy == "cascade":
-        return Settings(Recipe(hash_dims=0, char_ngrams=(), answer=True), Hyper(l2=30.0))
-    return Settings(Recipe(hash_dims=0, char_ngrams=()), Hyper(l2=10.0))
+        return Settings(
+            Recipe(hash_dims=0, char_ngrams=(), answer=True, extra=True), Hyper(l2=30.0)
+        )
+    return Settings(Recipe(hash_dims=0, char_ngrams=()), Hyper(l2=30.0))
 
 
-def labels(policy: str, examples: Sequence[Example]) -> np.ndarray:
-    """The 0/1 training label of each example for ``policy``."""
-    if LABELS[policy] == "weak_correct":
-        return np.array([float(e.truth.weak_score >= 0.5) for e in examples])
-    return np.array([float(e.truth.weak_score >= e.truth.strong_score) for e in examples])
+def weak_labels(examples: Sequence[Example]) -> np.ndarray:
+    return np.array([float(e.truth.weak_score >= 0.5) for e in examples])
+
+
+def strong_labels(examples: Sequence[Example]) -> np.ndarray:
+    return np.array([float(e.truth.strong_score >= 0.5) for e in examples])
+
+
+def _fit_strong(x: np.ndarray, y: np.ndarray, hyper: Hyper) -> Logistic | None:
+    """The strong model, when its labels are not all alike (else there is nothing to learn)."""
+    return fit(x, y, hyper) if 0 < y.sum() < len(y) else None
 
 
 def train(
@@ -75,18 +96,30 @@ def train(
     if policy not in LEARNED:
         raise ValueError(f"only {', '.join(LEARNED)} are trained, not {policy!r}")
     chosen = settings or default_settings(policy)
-    x = matrix([e.record for e in examples], chosen.recipe, check)
-    model = fit(x, labels(policy, examples), chosen.hyper)
+    records = [e.record for e in examples]
+    model = fit(matrix(records, chosen.recipe, check), weak_labels(examples), chosen.hyper)
+    strong_x = matrix(records, chosen.strong_recipe)
+    strong_model = _fit_strong(strong_x, strong_labels(examples), chosen.hyper)
+    strong = Strong(chosen.strong_recipe, strong_model) if strong_model is not None else None
     return Router(
-        policy, LABELS[policy], chosen.recipe, model, fingerprint(examples), len(examples)
+        policy,
+        LABELS[policy],
+        chosen.recipe,
+        model,
+        fingerprint(examples),
+        len(examples),
+        strong=strong,
     )
 
 
 def escalation(
     router: Router, records: Sequence[Record], check: AnswerCheck | None = None
 ) -> np.ndarray:
-    """Escalation scores (1 − P(label)) of a trained router on records."""
-    return 1.0 - router.model.probability(matrix(records, router.recipe, check))
+    """Escalation scores of a trained router on records: P(strong ok) − P(weak ok)."""
+    weak = router.model.probability(matrix(records, router.recipe, check))
+    if router.strong is None:
+        return 1.0 - weak
+    return router.strong.model.probability(matrix(records, router.strong.recipe)) - weak
 
 
 def baseline_scores(policy: str, examples: Sequence[Example]) -> np.ndarray:
@@ -124,10 +157,13 @@ def cross_validated_scores(
     if policy in BASELINES:
         return baseline_scores(policy, examples)
     chosen = settings or default_settings(policy)
-    x = matrix([e.record for e in examples], chosen.recipe, check)
-    y = labels(policy, examples)
+    records = [e.record for e in examples]
+    x, y = matrix(records, chosen.recipe, check), weak_labels(examples)
+    xs, ys = matrix(records, chosen.strong_recipe), strong_labels(examples)
     scores = np.zeros(len(examples))
-    for train_idx, test_idx in crossval.splits([e.record.task for e in examples], k, seed):
-        model: Logistic = fit(x[train_idx], y[train_idx], chosen.hyper)
-        scores[test_idx] = 1.0 - model.probability(x[test_idx])
+    for train_idx, test_idx in crossval.splits([r.task for r in records], k, seed):
+        weak: Logistic = fit(x[train_idx], y[train_idx], chosen.hyper)
+        scores[test_idx] = -weak.probability(x[test_idx])
+        strong = _fit_strong(xs[train_idx], ys[train_idx], chosen.hyper)
+        scores[test_idx] += strong.probability(xs[test_idx]) if strong is not None else 1.0
     return scores

@@ -10,8 +10,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from freehold.core.types import ChatRequest
-from freehold.routing.features import AnswerCheck, featurize
+from freehold.routing.features import AnswerCheck
 from freehold.routing.learners import ArtefactError, Router, load
+from freehold.routing.policies import escalation
 from freehold.routing.records import Record
 
 
@@ -40,8 +41,10 @@ def last_user_text(request: ChatRequest) -> str:
 def probability(
     router: Router, prompt: str, answer: str | None = None, check: AnswerCheck | None = None
 ) -> float:
-    """The router's P(label): for ``predictive``, the cheap answer is good enough; for
-    ``cascade``, the cheap ``answer`` is correct."""
+    """How acceptable the cheap answer is, in [0, 1]: one minus the expected gain of asking
+    the strongest candidate (P(strong ok) − P(cheap ok)); for a router without a strong model,
+    P(cheap ok). ``predictive`` reads the prompt, ``cascade`` also the cheap ``answer``.
+    A route keeps the cheap candidate when this reaches its ``target``."""
     record = Record(id="", task="", prompt=prompt, weak_response=answer)
-    features = featurize(record, router.recipe, check if router.recipe.answer else None)
-    return float(router.model.probability(features.reshape(1, -1))[0])
+    gain = float(escalation(router, [record], check if router.recipe.answer else None)[0])
+    return min(1.0, max(0.0, 1.0 - gain))

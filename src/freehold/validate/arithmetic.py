@@ -392,11 +392,12 @@ def _wrong_reason(wrong: list[Step]) -> str:
     return f"wrong calculation: {first.expression} = {first.stated}, but it is {computed}{more}"
 
 
-def count_steps(text: str) -> tuple[int, int]:
-    """``(calculations checked, calculations wrong)`` in an answer: the arithmetic check as
-    a routing feature (a cascade's verifier reads it)."""
+def step_facts(text: str) -> list[tuple[str, str, float, bool]]:
+    """Every checked calculation in an answer as plain values — ``(expression, stated,
+    computed, ok)`` — for a cascade's verifier (routing reads them as features). An answer
+    too deep to parse counts as one wrong step."""
     try:
         tally = find_steps(text[:MAX_TEXT_CHARS])
     except (RecursionError, MemoryError):
-        return 0, 1
-    return len(tally.steps), sum(1 for step in tally.steps if not step.ok)
+        return [("", "", 0.0, False)]
+    return [(s.expression, s.stated, float(s.computed), s.ok) for s in tally.steps]

@@ -33,9 +33,9 @@ def test_prompt_features_read_numbers_and_questions() -> None:
 def test_answer_features_use_the_check_passed_in() -> None:
     calls: list[str] = []
 
-    def check(text: str) -> tuple[int, int]:
+    def check(text: str) -> list[tuple[str, str, float, bool]]:
         calls.append(text)
-        return 2, 1
+        return [("3 + 12", "15", 15.0, True), ("15 * 2", "31", 30.0, False)]
 
     values = dict(zip(ANSWER_FEATURES, answer_features(ANSWER, PROMPT, check), strict=True))
     assert calls == [ANSWER]
@@ -70,7 +70,8 @@ def test_vector_width_matches_the_recipe_and_takes_an_embedding() -> None:
     plain = Recipe(hash_dims=32)
     assert featurize(record, plain).shape == (plain.width,)
     cascade = Recipe(hash_dims=32, answer=True, embedding_dim=3)
-    vector = featurize(record, cascade, lambda text: (1, 0), embedding=[0.5, 0.25, 1.0])
+    steps = [("3 + 12", "15", 15.0, True)]
+    vector = featurize(record, cascade, lambda text: steps, embedding=[0.5, 0.25, 1.0])
     assert vector.shape == (cascade.width,)
     assert list(vector[-3:]) == [0.5, 0.25, 1.0]
     with pytest.raises(ValueError, match="embedding"):
@@ -80,7 +81,26 @@ def test_vector_width_matches_the_recipe_and_takes_an_embedding() -> None:
 
 
 def test_recipe_round_trip_and_version() -> None:
-    recipe = Recipe(hash_dims=16, char_ngrams=(2, 3), answer=True)
+    recipe = Recipe(hash_dims=16, char_ngrams=(2, 3), answer=True, extra=True)
     assert Recipe.from_dict(recipe.to_dict()) == recipe
+    old = {k: v for k, v in recipe.to_dict().items() if k != "extra"}
+    assert Recipe.from_dict({**old, "version": 1}) == Recipe(
+        hash_dims=16, char_ngrams=(2, 3), answer=True
+    )
     with pytest.raises(ValueError, match="version"):
-        Recipe.from_dict({**recipe.to_dict(), "version": 2})
+        Recipe.from_dict({**recipe.to_dict(), "version": 3})
+
+
+def test_extra_features_widen_the_vector_in_order() -> None:
+    from freehold.routing import grounding
+
+    record = Record("a", "t", PROMPT, ANSWER)
+    steps = [("3 + 12", "15", 15.0, True)]
+    plain = Recipe(hash_dims=0, answer=True)
+    extra = Recipe(hash_dims=0, answer=True, extra=True)
+    assert extra.width == plain.width + len(grounding.PROMPT_EXTRA) + len(grounding.ANSWER_EXTRA)
+    vector = featurize(record, extra, lambda text: steps)
+    n = len(PROMPT_FEATURES)
+    assert list(vector[n : n + len(grounding.PROMPT_EXTRA)]) == grounding.prompt_extra(PROMPT)
+    tail = list(vector[-len(grounding.ANSWER_EXTRA) :])
+    assert tail == grounding.answer_extra(PROMPT, ANSWER, steps, 15.0)
