@@ -60,6 +60,15 @@ class Gateway:
         finally:
             store.close()
 
+    def wait_rows(self, count: int, timeout: float = 10.0) -> list[LedgerRow]:
+        """The ledger's rows once it holds at least ``count`` (the writer batches them)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            rows = self.rows()
+            if len(rows) >= count or time.monotonic() > deadline:
+                return rows
+            time.sleep(0.05)
+
     def row(self, request_id: str, timeout: float = 5.0) -> LedgerRow:
         """The ledger row of one request, waiting for the batched writer to write it."""
         deadline = time.monotonic() + timeout

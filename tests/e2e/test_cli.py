@@ -157,6 +157,7 @@ def test_ledger_summary_and_export_after_traffic(gateway: Gateway) -> None:
         "attempts",
         "decision",
         "attempt_log",
+        "perimeter",
     ]
     assert [r["cost_usd"] for r in rows] == [
         "0.000032500",

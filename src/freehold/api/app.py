@@ -25,6 +25,7 @@ from freehold.core.errors import FreeholdError
 from freehold.ledger import BatchedWriter, open_store
 from freehold.ledger.factory import sqlite_target, store_kind
 from freehold.pipeline.gateway import Gateway
+from freehold.pipeline.perimeter_gate import PerimeterGate
 from freehold.providers.registry import ProviderRegistry
 
 log = logging.getLogger("freehold")
@@ -63,6 +64,9 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> Starlette:
             settings.routes,
             keep_text=settings.training.keep_text,
             enforcer=enforcer,
+            perimeter=(
+                PerimeterGate(settings.perimeter, settings.routes) if settings.perimeter else None
+            ),
         )
         app.state.freehold = AppState(settings, gateway, store, enforcer)
         if not settings.models:

@@ -56,6 +56,7 @@ async def chat_completions(request: Request) -> Response:
     state = _state(request)
     gateway = state.gateway
     ctx = RequestContext(request_id=new_request_id(), key_id=None)
+    ctx.sensitivity = request.headers.get("x-freehold-sensitivity")
     headers = {"x-freehold-request-id": ctx.request_id}
     data: Any = None
     try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from freehold import __version__
+from freehold.cli.audit import audit_command
 from freehold.cli.bench import bench
 from freehold.cli.budget import budget
 from freehold.cli.check_config import check_config
@@ -35,6 +36,7 @@ cli.add_command(bench)
 cli.add_command(router)
 cli.add_command(keys)
 cli.add_command(budget)
+cli.add_command(audit_command)
 
 
 def main() -> None:

@@ -152,6 +152,83 @@ class RuleConditions(_Frozen):
     metadata: dict[str, str] = Field(default_factory=dict)
 
 
+PerimeterPolicy = Literal["allow", "redact", "local_only", "block"]
+#: Policy keys besides finding kinds: the detector categories and the sensitivity labels.
+POLICY_CATEGORIES = ("pii", "secrets", "custom")
+SENSITIVITY_LABELS = ("public", "internal", "confidential", "secret")
+DEFAULT_PERIMETER_POLICY: dict[str, PerimeterPolicy] = {
+    "pii": "redact",
+    "secrets": "block",
+    "custom": "local_only",
+    "confidential": "local_only",
+    "secret": "block",
+}
+_POLICY_KEY = re.compile(r"^[a-z][a-z0-9_:.-]*$")
+
+
+class PerimeterOverride(_Frozen):
+    """A route's own perimeter policy: its keys replace the top level's."""
+
+    policy: dict[str, PerimeterPolicy] = Field(default_factory=dict)
+    allowed_jurisdictions: tuple[str, ...] | None = None
+
+    @field_validator("policy")
+    @classmethod
+    def _policy_keys(cls, value: dict[str, PerimeterPolicy]) -> dict[str, PerimeterPolicy]:
+        for key in value:
+            if not _POLICY_KEY.match(key):
+                raise ValueError(
+                    f"{key!r}: a policy key is a category ({', '.join(POLICY_CATEGORIES)}), a "
+                    f"sensitivity label ({', '.join(SENSITIVITY_LABELS)}) or a finding kind"
+                )
+        return value
+
+
+class PerimeterSettings(PerimeterOverride):
+    """The data perimeter: detectors run on every request before routing, and the strictest
+    policy of its findings and sensitivity label applies (block > local_only > redact >
+    allow). Policy keys: ``pii``, ``secrets``, ``custom``, a finding kind (``email``,
+    ``aws_access_key_id``, …) which overrides its category, and the labels ``public``,
+    ``internal``, ``confidential``, ``secret``; unnamed keys take
+    :data:`DEFAULT_PERIMETER_POLICY`, anything else is allowed."""
+
+    detectors: tuple[Literal["pii", "phones", "secrets", "entropy"], ...] = (
+        "pii",
+        "phones",
+        "secrets",
+        "entropy",
+    )
+    entropy_threshold: float = Field(default=4.0, gt=0, le=8)
+    phone_regions: tuple[str, ...] = ("US",)
+    custom_terms: tuple[str, ...] = ()
+    custom_terms_file: str | None = None
+    custom_patterns: tuple[str, ...] = ()
+
+    @field_validator("custom_patterns")
+    @classmethod
+    def _patterns_compile(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for index, pattern in enumerate(value):
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(
+                    f"[{index}] {pattern!r} is not a regular expression: {exc}"
+                ) from None
+        return value
+
+    def policy_for(self, route: PerimeterOverride | None = None) -> dict[str, PerimeterPolicy]:
+        """The policy map in force: defaults, then the top level's keys, then the route's."""
+        merged = {**DEFAULT_PERIMETER_POLICY, **self.policy}
+        if route is not None:
+            merged.update(route.policy)
+        return merged
+
+    def jurisdictions_for(self, route: PerimeterOverride | None = None) -> tuple[str, ...]:
+        if route is not None and route.allowed_jurisdictions is not None:
+            return route.allowed_jurisdictions
+        return self.allowed_jurisdictions or ()
+
+
 class RouteSettings(_Frozen):
     """A virtual model name that sends each request to one of its candidates."""
 
@@ -163,6 +240,7 @@ class RouteSettings(_Frozen):
     rules: tuple[RuleSettings, ...] = ()
     validators: tuple[dict[str, Any], ...] = ()
     max_repairs: int = Field(default=0, ge=0, le=5)
+    perimeter: PerimeterOverride | None = None
 
     @model_validator(mode="after")
     def _policy_needs(self) -> RouteSettings:
@@ -255,6 +333,7 @@ class Settings(_Frozen):
     training: TrainingSettings = TrainingSettings()
     auth: AuthSettings = AuthSettings()
     budgets: BudgetSettings = BudgetSettings()
+    perimeter: PerimeterSettings | None = None
     ledger: str = Field(default_factory=default_ledger_url)
     models: tuple[ModelSettings, ...] = ()
     routes: tuple[RouteSettings, ...] = ()

@@ -8,6 +8,7 @@ Stages raise them; ``freehold.api.errors`` renders them once, as OpenAI-format J
     │   └── UnsupportedParameter     400 invalid_request_error / unsupported_parameter
     ├── AuthenticationFailed         401 authentication_error / invalid_api_key
     ├── PermissionDenied             403 permission_error / model_not_allowed
+    │   └── PerimeterBlocked         403 permission_error / sensitive_data_blocked | no_model
     ├── NotFound                     404 invalid_request_error / not_found
     │   └── ModelNotFound            404 invalid_request_error / model_not_found
     ├── MethodNotAllowed             405 invalid_request_error / method_not_allowed
@@ -92,6 +93,14 @@ class PermissionDenied(FreeholdError):
     status = 403
     type = "permission_error"
     code = "model_not_allowed"
+
+
+class PerimeterBlocked(PermissionDenied):
+    """The data perimeter refused the request: its findings are blocked, or no model it may
+    go to can answer it. The message names finding types, never values."""
+
+    kind = "perimeter_blocked"
+    code = "sensitive_data_blocked"
 
 
 class BudgetExceeded(FreeholdError):

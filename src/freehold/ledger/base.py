@@ -33,6 +33,7 @@ FIELDS = (
     "attempts",
     "decision",
     "attempt_log",
+    "perimeter",
 )
 
 
@@ -59,7 +60,9 @@ class LedgerRow:
     their judgements (validator, passed, reason), and ``attempts`` the calls made (repairs
     included; tokens and cost are their sum). A routed request records its ``decision``
     (policy, choice, scores) and ``attempt_log``: every candidate tried, in order, with its
-    tokens, cost, calls and validation.
+    tokens, cost, calls and validation. ``perimeter`` is the data perimeter's audit of the
+    request: finding types and counts, the sensitivity label, the policy applied and the egress
+    decision (model, locality, jurisdiction), never a sensitive value.
     """
 
     id: str
@@ -83,6 +86,7 @@ class LedgerRow:
     attempts: int = 1
     decision: dict[str, Any] = field(default_factory=dict)
     attempt_log: tuple[dict[str, Any], ...] = ()
+    perimeter: dict[str, Any] = field(default_factory=dict)
     text: TextRecord | None = None
     """Prompt and answer, kept only with ``training.keep_text``; never exported."""
 

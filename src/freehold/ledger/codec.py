@@ -47,6 +47,7 @@ def to_columns(
         row.attempts,
         orjson.dumps(row.decision).decode(),
         orjson.dumps(list(row.attempt_log)).decode(),
+        orjson.dumps(row.perimeter).decode(),
     )
 
 
@@ -58,6 +59,7 @@ def from_columns(record: Sequence[Any], ts: Callable[[Any], datetime]) -> Ledger
     values["usage_estimated"] = bool(values["usage_estimated"])
     values["stream"] = bool(values["stream"])
     values["decision"] = orjson.loads(values["decision"])
+    values["perimeter"] = orjson.loads(values["perimeter"])
     for name in _JSON_TUPLES:
         values[name] = tuple(orjson.loads(values[name]))
     return LedgerRow(**values)

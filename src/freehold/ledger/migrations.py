@@ -93,6 +93,10 @@ def _additions(timestamp: str) -> tuple[Step, ...]:
                 )""",
             ),
         ),
+        Step(
+            6,
+            (f"ALTER TABLE {LEDGER_TABLE} ADD COLUMN perimeter TEXT NOT NULL DEFAULT '{{}}'",),
+        ),
     )
 
 

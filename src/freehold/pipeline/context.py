@@ -15,6 +15,7 @@ from freehold.core.errors import FreeholdError
 from freehold.core.money import ZERO, cost_usd, energy_cost_usd, format_usd
 from freehold.core.types import ChatRequest, Usage
 from freehold.ledger.base import TextRecord
+from freehold.pipeline.perimeter_gate import Inspection
 
 
 @dataclass(slots=True)
@@ -49,6 +50,14 @@ class RequestContext:
     """The request's budget hold, from admission to settlement."""
     budget_headers: dict[str, str] = field(default_factory=dict)
     """What is left of the caller's budgets and rate limits, for the response."""
+    sensitivity: str | None = None
+    """The request's ``x-freehold-sensitivity`` header."""
+    perimeter: Inspection | None = None
+    """What the data perimeter found and decided."""
+
+    def perimeter_audit(self) -> dict[str, Any]:
+        """The ledger's perimeter record (empty when the perimeter did not run)."""
+        return self.perimeter.audit() if self.perimeter is not None else {}
 
     def elapsed_ms(self, at: float | None = None) -> float:
         return ((at if at is not None else time.perf_counter()) - self.started) * 1000.0

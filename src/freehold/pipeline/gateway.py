@@ -15,14 +15,17 @@ from freehold.config.schema import ModelSettings, RouteSettings
 from freehold.core.errors import (
     FreeholdError,
     ModelNotFound,
+    PerimeterBlocked,
     UpstreamError,
     UpstreamRejected,
     ValidationFailed,
 )
 from freehold.core.types import ChatRequest, ChatResult, Chunk
 from freehold.ledger.base import LedgerRow, TextRecord
+from freehold.perimeter.restore import ChunkRestorer, restore_completion
 from freehold.pipeline.budgeting import Budgeting
 from freehold.pipeline.context import RequestContext
+from freehold.pipeline.perimeter_gate import PerimeterGate
 from freehold.pipeline.tally import StreamTally
 from freehold.pipeline.validation import (
     CascadeStep,
@@ -62,10 +65,12 @@ class Gateway:
         *,
         keep_text: bool = False,
         enforcer: Enforcer | None = None,
+        perimeter: PerimeterGate | None = None,
     ) -> None:
         self._providers = providers
         self._enforcer = enforcer
         self._budgets = Budgeting(enforcer, providers, routes)
+        self._perimeter = perimeter
         self._ledger = ledger
         self._keys = keys
         self._validators = {
@@ -108,6 +113,27 @@ class Gateway:
         ctx.fail(error)
         self.record(ctx)
 
+    def _inspect(self, ctx: RequestContext, request: ChatRequest) -> ChatRequest:
+        """The data perimeter's decision (403 for blocked data, or when no permitted model
+        can answer); the request to send on, redacted where the policy says so."""
+        if self._perimeter is None:
+            return request
+        route = self._routes.get(request.model)
+        names = route.candidates if route is not None else (request.model,)
+        if any(self._providers.get(n) is None for n in names):
+            return request  # resolution answers 404
+        models = [self._providers.settings(n) for n in names]
+        request, ctx.perimeter = self._perimeter.inspect(request, ctx.sensitivity, models)
+        if ctx.perimeter.refusal is not None:
+            raise ctx.perimeter.refusal
+        return request
+
+    def _permitted(self, ctx: RequestContext, names: Sequence[str]) -> list[str]:
+        """The candidates the perimeter lets this request reach, in order."""
+        if ctx.perimeter is None:
+            return list(names)
+        return [n for n in names if ctx.perimeter.permits(self._providers.settings(n))]
+
     # -- resolution ---------------------------------------------------------------------
     def _resolve(self, ctx: RequestContext, request: ChatRequest) -> tuple[Provider, ModelSettings]:
         """The model that answers: the one named, or the one a rules or predictive route
@@ -116,6 +142,7 @@ class Gateway:
         route = self._routes.get(name)
         if route is not None and route.policy == "rules":
             choice = rules.choose(route, request)
+            permitted = self._permitted(ctx, route.candidates)
             ctx.route = f"{route.name}; policy=rules"
             ctx.decision = {
                 "policy": "rules",
@@ -123,7 +150,7 @@ class Gateway:
                 "choice": choice.model,
                 "prompt_tokens": choice.prompt_tokens,
             }
-            name = choice.model
+            name = choice.model if choice.model in permitted else permitted[0]
         elif route is not None and route.policy == "predictive":
             name = self._predict(ctx, route, request)
         return self._model(ctx, name)
@@ -132,7 +159,8 @@ class Gateway:
         """The cheapest candidate when the router expects its answer to be good enough
         (P ≥ target), else the last (strongest)."""
         p = runtime.probability(self._routers[route.name], runtime.last_user_text(request))
-        name = route.candidates[0] if p >= route.target else route.candidates[-1]
+        permitted = self._permitted(ctx, route.candidates)
+        name = permitted[0] if p >= route.target else permitted[-1]
         ctx.route = f"{route.name}; policy=predictive"
         ctx.decision = {
             "policy": "predictive",
@@ -143,11 +171,20 @@ class Gateway:
         return name
 
     def _model(self, ctx: RequestContext, name: str) -> tuple[Provider, ModelSettings]:
+        """The model that is called next (the perimeter's last check: fail closed)."""
         provider = self._providers.get(name)
         if provider is None:
             raise ModelNotFound(self._unknown_model_message(name), param="model")
+        settings = self._providers.settings(name)
+        if ctx.perimeter is not None:
+            if not ctx.perimeter.permits(settings):
+                raise PerimeterBlocked(
+                    f"The data perimeter does not let this request reach {name!r}.",
+                    code="no_permitted_model",
+                )
+            ctx.perimeter.reach(settings)
         ctx.served_model = name
-        return provider, self._providers.settings(name)
+        return provider, settings
 
     def _cascade_of(self, request: ChatRequest) -> RouteSettings | None:
         route = self._routes.get(request.model)
@@ -168,6 +205,7 @@ class Gateway:
         ctx.request, ctx.requested_model = request, request.model
         try:
             with _failures(ctx):
+                request = self._inspect(ctx, request)
                 request = await self._budgets.admit(ctx, request)
                 cascade = self._cascade_of(request)
                 if cascade is not None:
@@ -177,7 +215,7 @@ class Gateway:
                     checks = checks_for(request, settings, self._validators[settings.name])
                     result = await self._answer(ctx, provider, request, settings, checks)
             ctx.first_chunk_at = time.perf_counter()
-            return result
+            return _restored(ctx, result)
         finally:
             await self.finish(ctx)
 
@@ -187,9 +225,10 @@ class Gateway:
         """Cheapest candidate first; escalate while its answer fails the checks (or it
         fails upstream); the last candidate's answer stands."""
         ctx.route = f"{route.name}; policy=cascade"
-        ctx.decision = {"policy": "cascade", "candidates": list(route.candidates)}
-        for position, name in enumerate(route.candidates):
-            last = position == len(route.candidates) - 1
+        candidates = self._permitted(ctx, route.candidates)
+        ctx.decision = {"policy": "cascade", "candidates": candidates}
+        for position, name in enumerate(candidates):
+            last = position == len(candidates) - 1
             provider, settings = self._model(ctx, name)
             step = CascadeStep(self._route_validators[route.name], last, route.max_repairs)
             checks = checks_for(request, settings, self._validators[name], cascade=step)
@@ -263,6 +302,7 @@ class Gateway:
         ctx.request, ctx.requested_model = request, request.model
         try:
             with _failures(ctx):
+                request = self._inspect(ctx, request)
                 request = await self._budgets.admit(ctx, request)
                 cascade = self._cascade_of(request)
                 if cascade is not None:
@@ -289,7 +329,7 @@ class Gateway:
     ) -> AsyncIterator[dict[str, Any]]:
         """A stream whose answer must pass its checks: the whole answer is generated and
         validated first, then sent as chunks (so a failure can still be a proper error)."""
-        result = await self._answer(ctx, provider, request, settings, checks)
+        result = _restored(ctx, await self._answer(ctx, provider, request, settings, checks))
         ctx.first_chunk_at = time.perf_counter()
         await self.finish(ctx)
         return _replay(as_chunks(result.body, request.include_usage))
@@ -319,7 +359,7 @@ class Gateway:
         self, ctx: RequestContext, request: ChatRequest, route: RouteSettings
     ) -> AsyncIterator[dict[str, Any]]:
         """A cascade decides which answer stands before sending any of it."""
-        result = await self._cascade(ctx, request, route)
+        result = _restored(ctx, await self._cascade(ctx, request, route))
         ctx.first_chunk_at = time.perf_counter()
         await self.finish(ctx)
         return _replay(as_chunks(result.body, request.include_usage))
@@ -333,13 +373,18 @@ class Gateway:
         chunk: Chunk | None,
     ) -> AsyncIterator[dict[str, Any]]:
         tally = StreamTally(request)
+        redaction = ctx.perimeter.redaction if ctx.perimeter is not None else None
+        restorer = ChunkRestorer(redaction) if redaction else None
         try:
             with _failures(ctx):
                 while chunk is not None:
                     data = tally.observe(chunk)
                     if data is not None:
-                        yield data
+                        yield restorer.restore_chunk(data) if restorer else data
                     chunk = await anext(upstream, None)
+                held = restorer.finish() if restorer else None
+                if held is not None:
+                    yield held
                 closing = tally.usage_chunk()
                 if closing is not None:
                     yield closing
@@ -379,6 +424,7 @@ class Gateway:
             attempts=calls,
             decision=ctx.decision,
             attempt_log=(*ctx.tried, ctx.attempt()) if ctx.tried or ctx.route else (),
+            perimeter=ctx.perimeter_audit(),
             text=ctx.text,
         )
         self._ledger.record(row)
@@ -398,6 +444,14 @@ def _failures(ctx: RequestContext) -> Iterator[None]:
         internal = FreeholdError("freehold failed to handle the request")
         ctx.fail(internal)
         raise internal from None
+
+
+def _restored(ctx: RequestContext, result: ChatResult) -> ChatResult:
+    """The answer with the perimeter's placeholders replaced by the client's originals."""
+    redaction = ctx.perimeter.redaction if ctx.perimeter is not None else None
+    if redaction:
+        result.body = restore_completion(result.body, redaction)
+    return result
 
 
 async def _replay(chunks: list[dict[str, Any]]) -> AsyncIterator[dict[str, Any]]:

@@ -121,6 +121,7 @@ def test_export_jsonl_exact_rows(config: Path, make_row: MakeRow) -> None:
         "attempts": 1,
         "decision": {},
         "attempt_log": [],
+        "perimeter": {},
     }
     assert parsed[2]["served_model"] is None
     assert parsed[2]["ttft_ms"] is None
