@@ -24,22 +24,30 @@ from freehold.auth.base import Admission, Counter, Hold, Refusal
 from freehold.auth.keys import KeyRecord, from_json, to_json
 from freehold.core.importer import import_string
 
+#: Release one hold from its bucket (false when it is not held any more): KEYS b, ha.
+_RELEASE = """
+local function release(b, ha, id)
+  local amounts = redis.call('HGET', ha, id)
+  if not amounts then return false end
+  local sep = string.find(amounts, ' ')
+  redis.call('HINCRBY', b, 'held_nusd', -tonumber(string.sub(amounts, 1, sep - 1)))
+  redis.call('HINCRBY', b, 'held_tokens', -tonumber(string.sub(amounts, sep + 1)))
+  redis.call('HDEL', ha, id)
+  return true
+end
+"""
+
 #: Drop a bucket's expired holds: KEYS b, h, ha; ARGV now.
-_EXPIRE = """
+_EXPIRE = (
+    _RELEASE
+    + """
 local function expire(b, h, ha, now)
   local gone = redis.call('ZRANGEBYSCORE', h, '-inf', now)
-  for _, id in ipairs(gone) do
-    local amounts = redis.call('HGET', ha, id)
-    if amounts then
-      local sep = string.find(amounts, ' ')
-      redis.call('HINCRBY', b, 'held_nusd', -tonumber(string.sub(amounts, 1, sep - 1)))
-      redis.call('HINCRBY', b, 'held_tokens', -tonumber(string.sub(amounts, sep + 1)))
-      redis.call('HDEL', ha, id)
-    end
-  end
+  for _, id in ipairs(gone) do release(b, ha, id) end
   if #gone > 0 then redis.call('ZREMRANGEBYSCORE', h, '-inf', now) end
 end
 """
+)
 
 # KEYS: (b, h, ha) per bucket, then the window hash (or a placeholder), then the key's revocation
 #       marker (or a placeholder).
@@ -97,20 +105,15 @@ return {'', 0, requests, wtokens, out}
 
 # KEYS: (b, h, ha) per bucket, then the window hash (if any).
 # ARGV: n, hold id, nusd, tokens, has window, token correction for the window.
-_SETTLE = """
+_SETTLE = (
+    _RELEASE
+    + """
 local n = tonumber(ARGV[1])
 local id = ARGV[2]
 local nusd, tokens = tonumber(ARGV[3]), tonumber(ARGV[4])
 for i = 1, n do
   local b, h, ha = KEYS[3*i-2], KEYS[3*i-1], KEYS[3*i]
-  local amounts = redis.call('HGET', ha, id)
-  if amounts then
-    local sep = string.find(amounts, ' ')
-    redis.call('HINCRBY', b, 'held_nusd', -tonumber(string.sub(amounts, 1, sep - 1)))
-    redis.call('HINCRBY', b, 'held_tokens', -tonumber(string.sub(amounts, sep + 1)))
-    redis.call('HDEL', ha, id)
-    redis.call('ZREM', h, id)
-  end
+  if release(b, ha, id) then redis.call('ZREM', h, id) end
   redis.call('HINCRBY', b, 'spent_nusd', nusd)
   redis.call('HINCRBY', b, 'tokens', tokens)
   redis.call('HINCRBY', b, 'requests', 1)
@@ -120,6 +123,7 @@ if tonumber(ARGV[5]) == 1 and redis.call('EXISTS', KEYS[3*n+1]) == 1 then
 end
 return 1
 """
+)
 
 # KEYS: (b, h, ha) per bucket. ARGV: now.
 _COUNTERS = (
