@@ -13,11 +13,14 @@ from freehold.cli.keys import keys
 from freehold.cli.ledger import ledger
 from freehold.cli.models import models
 from freehold.cli.pull import pull
+from freehold.cli.report import report_command
 from freehold.cli.router import router
 from freehold.cli.serve import serve
 
+HELP_OPTIONS = ["-h", "--help"]
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+
+@click.group(context_settings={"help_option_names": HELP_OPTIONS})
 @click.version_option(__version__, prog_name="freehold")
 def cli() -> None:
     """freehold: a self-hosted, OpenAI-compatible LLM gateway.
@@ -37,6 +40,17 @@ cli.add_command(router)
 cli.add_command(keys)
 cli.add_command(budget)
 cli.add_command(audit_command)
+cli.add_command(report_command)
+
+
+def _help_everywhere(command: click.Command) -> None:
+    """``-h`` on every command, also when one is invoked on its own (tests, embedding)."""
+    command.context_settings.setdefault("help_option_names", HELP_OPTIONS)
+    for sub in getattr(command, "commands", {}).values():
+        _help_everywhere(sub)
+
+
+_help_everywhere(cli)
 
 
 def main() -> None:

@@ -1,0 +1,1 @@
+"""Economics: the cost and value of inference (planner, catalogues, report)."""
