@@ -12,6 +12,7 @@ from freehold.cli.check_config import check_config
 from freehold.cli.keys import keys
 from freehold.cli.ledger import ledger
 from freehold.cli.models import models
+from freehold.cli.plan import plan_command
 from freehold.cli.pull import pull
 from freehold.cli.report import report_command
 from freehold.cli.router import router
@@ -41,6 +42,7 @@ cli.add_command(keys)
 cli.add_command(budget)
 cli.add_command(audit_command)
 cli.add_command(report_command)
+cli.add_command(plan_command)
 
 
 def _help_everywhere(command: click.Command) -> None:
