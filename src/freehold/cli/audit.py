@@ -7,33 +7,21 @@ that cannot be read, a bad config or option. Reading never creates a ledger.
 
 from __future__ import annotations
 
-from contextlib import closing
 from datetime import datetime
 
 import click
 
-from freehold.cli.common import config_option, echo_json, echo_table, json_option, load_config
+from freehold.cli.common import (
+    config_option,
+    echo_json,
+    echo_table,
+    json_option,
+    load_config,
+    read_ledger_rows,
+)
 from freehold.cli.ledger import since_option
-from freehold.core.importer import MissingExtra
-from freehold.ledger import LedgerError, LedgerNotFound, LedgerRow, describe, open_store
+from freehold.ledger import describe
 from freehold.ledger.audit import Audit, Check, Egress, audit
-
-
-class AuditError(click.ClickException):
-    """The ledger cannot be audited: ``Error: MESSAGE`` on stderr, exit 2."""
-
-    exit_code = 2
-
-
-def read_ledger(url: str, since: datetime | None) -> list[LedgerRow]:
-    """The ledger's rows; a missing or unreadable ledger is an :class:`AuditError`."""
-    try:
-        with closing(open_store(url, create=False)) as store:
-            return store.rows(since)
-    except LedgerNotFound as exc:
-        raise AuditError(f"{exc}: nothing to audit") from None
-    except (LedgerError, MissingExtra) as exc:
-        raise AuditError(f"cannot read the ledger {describe(url)}: {exc}") from None
 
 
 def _counts(title: str, counts: dict[str, int]) -> None:
@@ -120,7 +108,7 @@ def audit_command(config_path: str | None, as_json: bool, since: datetime | None
     read, or the config or options are wrong.
     """
     url = load_config(config_path).ledger
-    result = audit(read_ledger(url, since))
+    result = audit(read_ledger_rows(url, since, "audit"))
     if as_json:
         data = {"ledger": describe(url), "since": since.isoformat() if since else None}
         data.update(result.to_json())

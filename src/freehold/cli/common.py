@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from contextlib import closing
+from datetime import datetime
 from typing import Any, TypeVar
 
 import click
@@ -11,6 +13,8 @@ import orjson
 
 from freehold.config import ConfigError, Settings, load_settings
 from freehold.config.defaults import default_settings
+from freehold.core.importer import MissingExtra
+from freehold.ledger import LedgerError, LedgerNotFound, LedgerRow, describe, open_store
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -65,3 +69,21 @@ def echo_table(headers: list[str], rows: list[list[str]]) -> None:
     click.echo("  ".join("-" * w for w in widths))
     for row in rows:
         click.echo(fmt(row))
+
+
+class CommandError(click.ClickException):
+    """A command that cannot do its job: ``Error: MESSAGE`` on stderr, exit 2."""
+
+    exit_code = 2
+
+
+def read_ledger_rows(url: str, since: datetime | None, purpose: str) -> list[LedgerRow]:
+    """The ledger's rows (from ``since``); a missing or unreadable ledger is a
+    :class:`CommandError` that says there is nothing to ``purpose``."""
+    try:
+        with closing(open_store(url, create=False)) as store:
+            return store.rows(since)
+    except LedgerNotFound as exc:
+        raise CommandError(f"{exc}: nothing to {purpose}") from None
+    except (LedgerError, MissingExtra) as exc:
+        raise CommandError(f"cannot read the ledger {describe(url)}: {exc}") from None

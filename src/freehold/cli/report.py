@@ -9,16 +9,22 @@ from __future__ import annotations
 
 import importlib
 import math
-from contextlib import closing
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 import click
 
-from freehold.cli.common import config_option, echo_json, echo_table, json_option, load_config
+from freehold.cli.common import (
+    CommandError,
+    config_option,
+    echo_json,
+    echo_table,
+    json_option,
+    load_config,
+    read_ledger_rows,
+)
 from freehold.cli.ledger import since_option
-from freehold.core.importer import MissingExtra
 from freehold.core.money import format_usd
 from freehold.economics.report import (
     DEFAULT_LATENCY_EXPONENT,
@@ -28,24 +34,7 @@ from freehold.economics.report import (
     UtilityParams,
     build_report,
 )
-from freehold.ledger import LedgerError, LedgerNotFound, LedgerRow, describe, open_store
-
-
-class ReportError(click.ClickException):
-    """The report cannot be made: ``Error: MESSAGE`` on stderr, exit 2."""
-
-    exit_code = 2
-
-
-def read_ledger(url: str, since: datetime | None) -> list[LedgerRow]:
-    """The ledger's rows; a missing or unreadable ledger is a :class:`ReportError`."""
-    try:
-        with closing(open_store(url, create=False)) as store:
-            return store.rows(since)
-    except LedgerNotFound as exc:
-        raise ReportError(f"{exc}: nothing to report") from None
-    except (LedgerError, MissingExtra) as exc:
-        raise ReportError(f"cannot read the ledger {describe(url)}: {exc}") from None
+from freehold.ledger import describe
 
 
 def _per_route(name: str, values: tuple[str, ...]) -> tuple[float | None, dict[str, float]]:
@@ -149,7 +138,7 @@ def write_plot(path: str, report: Report) -> None:
     try:
         figure_module: Any = importlib.import_module("matplotlib.figure")
     except ImportError:
-        raise ReportError(
+        raise CommandError(
             "--plot needs matplotlib: pip install matplotlib (the report above is complete)"
         ) from None
     fig = figure_module.Figure(figsize=(11, 4.5))
@@ -168,7 +157,7 @@ def write_plot(path: str, report: Report) -> None:
     try:
         fig.savefig(path, format="png")
     except OSError as exc:
-        raise ReportError(f"cannot write the plot {path}: {exc}") from None
+        raise CommandError(f"cannot write the plot {path}: {exc}") from None
 
 
 @click.command("report", short_help="Cost, quality and utility of the traffic, from the ledger.")
@@ -229,7 +218,7 @@ def report_command(
         for route in {*route_r, *route_k}
     }
     settings = load_config(config_path)
-    rows = read_ledger(settings.ledger, since)
+    rows = read_ledger_rows(settings.ledger, since, "report")
     report = build_report(rows, settings.models, params, default)
     if as_json:
         data: dict[str, Any] = {"ledger": describe(settings.ledger)}
