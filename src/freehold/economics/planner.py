@@ -235,6 +235,8 @@ def _cost(
     energy_mtok = cost.energy_per_mtok(wh_per_mtok, pue, g("electricity_usd_per_kwh"))
     volume = g("tokens_per_month")
     fixed = hardware + ops
+    # a volume beyond one deployment's capacity needs more deployments, each at full cost
+    replicas = max(1, math.ceil(volume / capacity)) if capacity > 0 else 1
     api = _api_price(a, i, share)
     out: dict[str, Any] = {
         "pricing": "rented" if i.rent else "owned",
@@ -243,13 +245,13 @@ def _cost(
         "ops_per_month": ops,
         "fixed_per_month": fixed,
         "energy_per_mtok": energy_mtok,
-        "self_host_per_mtok": cost.self_host_per_mtok(fixed, energy_mtok, volume),
-        "self_host_per_month": fixed + energy_mtok * volume / cost.MTOK,
+        "self_host_per_mtok": cost.self_host_per_mtok(fixed * replicas, energy_mtok, volume),
+        "self_host_per_month": fixed * replicas + energy_mtok * volume / cost.MTOK,
         "api_per_mtok": api,
         "api_per_month": None if api is None else api * volume / cost.MTOK,
         "breakeven_tokens_per_month": None,
         "volume_within_capacity": volume <= capacity,
-        "replicas_needed": math.ceil(volume / capacity),
+        "replicas_needed": replicas,
         "price_decline": None,
     }
     if api is not None:
@@ -260,6 +262,13 @@ def _cost(
         )
         if out["breakeven_tokens_per_month"] is None:
             out["breakeven_reason"] = "the API costs no more per Mtok than the energy alone"
+        elif not out["breakeven_within_capacity"]:
+            full = cost.self_host_per_mtok(fixed, energy_mtok, capacity)
+            out["breakeven_reason"] = (
+                f"beyond one deployment's capacity: at full capacity it costs {full:.3f} USD/Mtok, "
+                "more than the API, and more deployments cost the same per token, so self-hosting "
+                "does not break even at any volume"
+            )
         scenario = cost.decline_scenario(
             api_usd=api,
             decline_per_year=g("price_decline_per_year"),

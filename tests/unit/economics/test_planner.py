@@ -146,3 +146,24 @@ def test_this_machine_uses_the_prober() -> None:
 def test_bad_inputs(kwargs: dict[str, Any], message: str) -> None:
     with pytest.raises(PlanError, match=message):
         run(**kwargs)
+
+
+def test_volumes_beyond_one_deployment_pay_for_more_deployments() -> None:
+    common: dict[str, Any] = {
+        "model": "llama-3.1-70b",
+        "quant": "q4_k_m",
+        "hardware": "a100-80gb",
+        "count": 2,
+        "api_price_per_mtok": 0.40,
+    }
+    one = run(**common, tokens_per_month=1e6)
+    capacity = one["throughput"]["capacity_tokens_per_month"]
+    fixed = one["cost"]["fixed_per_month"]
+    energy = one["cost"]["energy_per_mtok"]
+    volume = 2.5 * capacity
+    many = run(**common, tokens_per_month=volume)["cost"]
+    assert many["replicas_needed"] == 3 and many["volume_within_capacity"] is False
+    assert many["self_host_per_mtok"] == pytest.approx(3 * fixed * 1e6 / volume + energy)
+    # at $0.40 one deployment never pays for itself, however full: no breakeven at any volume
+    assert one["cost"]["breakeven_within_capacity"] is False
+    assert "does not break even at any volume" in one["cost"]["breakeven_reason"]
