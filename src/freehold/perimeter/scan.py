@@ -16,11 +16,11 @@ not the e-mail address it resembles); otherwise the longest wins, then PII befor
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from freehold.core.importer import import_string
 from freehold.perimeter.base import Detector, Finding
 from freehold.perimeter.entropy import DEFAULT_MIN_LENGTH, DEFAULT_THRESHOLD
 
@@ -60,8 +60,8 @@ class ScanOptions:
 
 
 def _load(target: str) -> Any:
-    module, _, name = target.partition(":")
-    return getattr(importlib.import_module(module), name)
+    """A detector class; a missing optional library says to install ``freehold[perimeter]``."""
+    return import_string(target, "perimeter")
 
 
 def build_detectors(options: ScanOptions) -> list[Detector]:
