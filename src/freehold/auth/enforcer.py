@@ -31,7 +31,7 @@ from freehold.core.errors import (
     RateLimited,
     ServiceUnavailable,
 )
-from freehold.core.money import to_nanousd
+from freehold.core.money import format_nanousd, to_nanousd
 
 Clock = Callable[[], datetime]
 log = logging.getLogger("freehold.budgets")
@@ -84,12 +84,6 @@ def _nano(usd: Decimal | None) -> int | None:
 def per(period: Period) -> str:
     """``per day``, ``per month``, ``in total``."""
     return "in total" if period == "total" else f"per {period}"
-
-
-def usd_text(nano: int) -> str:
-    sign, nano = ("-", -nano) if nano < 0 else ("", nano)
-    whole, frac = divmod(nano, 1_000_000_000)
-    return f"{sign}{whole}.{frac:09d}"
 
 
 def key_charge(key: KeyRecord, now: datetime) -> Charge:
@@ -240,9 +234,10 @@ class Enforcer:
         if admission.refusal == "budget_usd":
             limit = charge.bucket.limit_nusd or 0
             detail = (
-                f"${usd_text(limit)} {per(charge.period)}: ${usd_text(counter.spent_nusd)} "
-                f"spent, ${usd_text(counter.held_nusd)} held by requests in flight; this "
-                f"request could cost up to ${usd_text(hold.nusd)}"
+                f"${format_nanousd(limit)} {per(charge.period)}: "
+                f"${format_nanousd(counter.spent_nusd)} spent, "
+                f"${format_nanousd(counter.held_nusd)} held by requests in flight; this "
+                f"request could cost up to ${format_nanousd(hold.nusd)}"
             )
         else:
             limit = charge.bucket.limit_tokens or 0
@@ -283,14 +278,14 @@ def _headers(
             left_tokens.append(charge.bucket.limit_tokens - used_tokens)
         if charge.soft_nusd is not None and used_nusd >= charge.soft_nusd:
             warnings.append(
-                f"{charge.owner} is past its soft budget of ${usd_text(charge.soft_nusd)}"
+                f"{charge.owner} is past its soft budget of ${format_nanousd(charge.soft_nusd)}"
             )
         elif charge.soft_tokens is not None and used_tokens >= charge.soft_tokens:
             warnings.append(
                 f"{charge.owner} is past its soft budget of {charge.soft_tokens} tokens"
             )
     if left_nusd:
-        headers["x-freehold-budget-remaining-usd"] = usd_text(max(0, min(left_nusd)))
+        headers["x-freehold-budget-remaining-usd"] = format_nanousd(max(0, min(left_nusd)))
     if left_tokens:
         headers["x-freehold-budget-remaining-tokens"] = str(max(0, min(left_tokens)))
     if warnings:

@@ -17,6 +17,8 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Literal
 
+from freehold.core.money import format_nanousd
+
 Period = Literal["day", "month", "total"]
 PERIODS: tuple[Period, ...] = ("day", "month", "total")
 
@@ -98,10 +100,7 @@ class KeyRecord:
 
 
 def _usd(nano: int | None) -> str | None:
-    if nano is None:
-        return None
-    whole, frac = divmod(nano, 1_000_000_000)
-    return f"{whole}.{frac:09d}"
+    return format_nanousd(nano) if nano is not None else None
 
 
 def new_key(

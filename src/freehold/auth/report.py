@@ -10,9 +10,10 @@ from typing import Any
 
 from freehold.auth import periods
 from freehold.auth.base import AuthStore, Counter
-from freehold.auth.enforcer import Charge, key_charge, tag_charge, usd_text
+from freehold.auth.enforcer import Charge, key_charge, tag_charge
 from freehold.auth.keys import KeyRecord
 from freehold.config.schema import BudgetSettings
+from freehold.core.money import format_nanousd
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,13 +79,15 @@ class BudgetLine:
             "label": self.label,
             "period": self.period,
             "period_label": self.period_label,
-            "spend_usd": usd_text(c.spent_nusd),
-            "held_usd": usd_text(c.held_nusd),
+            "spend_usd": format_nanousd(c.spent_nusd),
+            "held_usd": format_nanousd(c.held_nusd),
             "tokens": c.tokens,
             "requests": c.requests,
             "cost_per_mtok_usd": round(self.cost_per_mtok, 6) if self.cost_per_mtok else None,
-            "budget_usd": usd_text(self.budget_nusd) if self.budget_nusd is not None else None,
-            "remaining_usd": usd_text(remaining) if remaining is not None else None,
+            "budget_usd": format_nanousd(self.budget_nusd)
+            if self.budget_nusd is not None
+            else None,
+            "remaining_usd": format_nanousd(remaining) if remaining is not None else None,
             "budget_tokens": self.budget_tokens,
             "remaining_tokens": self.remaining_tokens,
             "usd_per_day": round(self.usd_per_day, 9),

@@ -51,3 +51,8 @@ def from_nanousd(nano: int) -> Decimal:
 def format_usd(amount: Decimal) -> str:
     """Fixed-point text with nine decimals, e.g. ``0.000012500``."""
     return f"{amount.quantize(NANO, rounding=ROUND_HALF_EVEN):f}"
+
+
+def format_nanousd(nano: int) -> str:
+    """Nano-dollars as :func:`format_usd` text, e.g. ``1500`` → ``0.000001500``."""
+    return format_usd(from_nanousd(nano))

@@ -55,6 +55,7 @@ from typing import Any, Protocol
 
 from freehold.config.schema import ModelSettings
 from freehold.core.money import NANO, ZERO, Price, cost_usd, format_usd
+from freehold.core.stats import percentile
 
 #: The group of requests sent to a plain model rather than a route.
 DIRECT = "-"
@@ -219,14 +220,6 @@ class Report:
             "utility": {u.route: u.to_json() for u in self.utility},
             "notes": list(self.notes),
         }
-
-
-def percentile(values: Sequence[float], p: int) -> float | None:
-    """Nearest-rank percentile (the rank ``ceil(p·n/100)``), as ``freehold ledger`` uses."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    return ordered[-(-p * len(ordered) // 100) - 1]
 
 
 def route_name(route: str) -> str:

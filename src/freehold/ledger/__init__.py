@@ -5,6 +5,7 @@ the request path and writes them in batches; ``summarise`` totals rows for repor
 store modules themselves (and psycopg) are imported only when a URL asks for them.
 """
 
+from freehold.core.stats import percentile
 from freehold.ledger.base import (
     FIELDS,
     Feedback,
@@ -15,7 +16,7 @@ from freehold.ledger.base import (
     TextRecord,
 )
 from freehold.ledger.factory import describe, open_store
-from freehold.ledger.summary import ModelSummary, Summary, percentile, summarise
+from freehold.ledger.summary import ModelSummary, Summary, summarise
 from freehold.ledger.writer import BatchedWriter, WriterStats
 
 __all__ = [

@@ -16,20 +16,10 @@ from decimal import Decimal
 from typing import Any
 
 from freehold.core.money import ZERO, format_usd
+from freehold.core.stats import percentile
 from freehold.ledger.base import LedgerRow
 
 NO_MODEL = "-"
-
-
-def percentile(values: Sequence[float], p: int) -> float | None:
-    """Nearest-rank percentile of ``values`` (any order); None when there are none."""
-    if not values:
-        return None
-    if not 0 < p <= 100:
-        raise ValueError("p must be in (0, 100]")
-    ordered = sorted(values)
-    rank = -(-p * len(ordered) // 100)  # ceil without floats
-    return ordered[rank - 1]
 
 
 @dataclass(frozen=True, slots=True)
