@@ -62,6 +62,7 @@ from freehold.config.schema import BudgetSettings, ModelSettings, TagBudget
 from freehold.testing import fast_upstream
 from freehold.testing.gateway_process import start_serve
 from freehold.testing.servers import free_port
+from gateway_overhead import Samples, Target, pct  # the same targets, samples and percentile
 
 BODY = b'{"model": "bench", "messages": [{"role": "user", "content": "Say hello."}]}'
 MASTER = "bench-master-" + secrets.token_hex(16)
@@ -81,32 +82,6 @@ async def delayed_upstream(scope: dict[str, Any], receive: Any, send: Any) -> No
     if scope["type"] == "http":
         await asyncio.sleep(_UPSTREAM_DELAY_S)
     await fast_upstream.app(scope, receive, send)
-
-
-@dataclass
-class Target:
-    name: str
-    url: str
-    key: str
-    process: subprocess.Popen[bytes] | None = None
-
-
-@dataclass
-class Samples:
-    latencies: list[float] = field(default_factory=list)
-    errors: int = 0
-    seconds: float = 0.0
-
-    @property
-    def rps(self) -> float:
-        return len(self.latencies) / self.seconds if self.seconds else 0.0
-
-
-def pct(values: list[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 # -- HTTP ---------------------------------------------------------------------------------
