@@ -7,7 +7,6 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -19,25 +18,15 @@ from freehold.api.state import AppState
 from freehold.auth.enforcer import Clock, Enforcer, utc_now
 from freehold.auth.factory import open_auth_store
 from freehold.auth.static_keys import StaticKeys
-from freehold.config.home import freehold_home
 from freehold.config.schema import Settings
 from freehold.core.errors import FreeholdError
-from freehold.ledger import BatchedWriter, open_store
-from freehold.ledger.factory import sqlite_target, store_kind
+from freehold.ledger import open_store
+from freehold.ledger.factory import open_writer
 from freehold.pipeline.gateway import Gateway
 from freehold.pipeline.perimeter_gate import PerimeterGate
 from freehold.providers.registry import ProviderRegistry
 
 log = logging.getLogger("freehold")
-
-
-def _spill_dir(settings: Settings) -> Path:
-    """Where rows that could not be written are kept: beside a SQLite ledger, else home."""
-    if store_kind(settings.ledger) == "sqlite":
-        target = sqlite_target(settings.ledger)
-        if isinstance(target, Path):
-            return target.parent
-    return freehold_home()
 
 
 def create_app(settings: Settings, *, clock: Clock = utc_now) -> Starlette:
@@ -48,7 +37,7 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         store = open_store(settings.ledger)
         await asyncio.to_thread(store.migrate)
-        writer = BatchedWriter(store, spill_dir=_spill_dir(settings))
+        writer = open_writer(settings, store)
         writer.start()
         providers = ProviderRegistry(settings.models)
         keys = StaticKeys(k.get_secret_value() for k in settings.server.api_keys)

@@ -48,6 +48,19 @@ class ServerSettings(_Frozen):
     max_body_bytes: int = Field(default=4_000_000, ge=1024)
     api_keys: tuple[SecretStr, ...] = ()
     access_log: bool = False
+    """One line per request on the console (method, path, status, model, latency, request id);
+    failed requests are always logged."""
+    header_timeout_s: float = Field(default=10.0, gt=0, le=300)
+    """A client must send its request line and headers within this time, else 408 and close."""
+    body_timeout_s: float = Field(default=30.0, gt=0, le=3600)
+    """A client must send its whole request body within this time, else 408 (and a row)."""
+    max_json_depth: int = Field(default=64, ge=8, le=512)
+    """Request bodies nested deeper than this are refused (400)."""
+    allowed_hosts: tuple[str, ...] = ()
+    """``Host`` names accepted besides loopback names when bound to loopback; when bound to
+    any other address and this is set, only these. ``"*"`` turns the check off."""
+    cors_origins: tuple[str, ...] = ()
+    """Origins allowed to call from a browser (CORS); none by default."""
 
     @field_validator("api_keys", mode="before")
     @classmethod
@@ -84,7 +97,12 @@ class ModelSettings(_Frozen):
     locality: Literal["local", "remote"] = "remote"
     jurisdiction: str | None = None
     price: PriceSettings = PriceSettings()
-    timeout_s: float = Field(default=60.0, gt=0)
+    timeout_s: float = Field(default=600.0, gt=0)
+    """Total deadline of one attempt (whole answer or whole stream)."""
+    first_byte_timeout_s: float = Field(default=60.0, gt=0)
+    """Streams: the first chunk must arrive within this time."""
+    read_timeout_s: float = Field(default=60.0, gt=0)
+    """Streams: the longest silence between two reads."""
     connect_timeout_s: float = Field(default=10.0, gt=0)
     max_connections: int = Field(default=100, ge=1)
     headers: dict[str, str] = Field(default_factory=dict)
@@ -328,8 +346,20 @@ class TrainingSettings(_Frozen):
     keep_text: bool = False
 
 
+class JournalSettings(_Frozen):
+    """The ledger's local journal: each row is appended to a file (one ``write``) before the
+    response's last byte leaves, and replayed into the ledger on start after a crash."""
+
+    enabled: bool = True
+    fsync: bool = False
+    """Also ``fsync`` each append: survives power loss, not only a killed process (slower)."""
+    dir: str | None = None
+    """Where the journal lives (default: beside a SQLite ledger, else ``$FREEHOLD_HOME``)."""
+
+
 class Settings(_Frozen):
     server: ServerSettings = ServerSettings()
+    journal: JournalSettings = JournalSettings()
     training: TrainingSettings = TrainingSettings()
     auth: AuthSettings = AuthSettings()
     budgets: BudgetSettings = BudgetSettings()

@@ -12,8 +12,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from freehold.config.home import freehold_home
+from freehold.config.schema import Settings
 from freehold.core.importer import import_string
 from freehold.ledger.base import LedgerStore
+from freehold.ledger.writer import BatchedWriter
 
 _SQLITE_PREFIX = "sqlite:///"
 
@@ -70,3 +73,18 @@ def describe(url: str) -> str:
         hidden = [(key, "***" if key == "password" else value) for key, value in query]
         parts = parts._replace(query=urlencode(hidden, safe="*"))
     return urlunsplit(parts)
+
+
+def state_dir(settings: Settings) -> Path:
+    """Where the ledger keeps its local files (spill file, journal): beside a SQLite ledger,
+    else ``$FREEHOLD_HOME``."""
+    if store_kind(settings.ledger) == "sqlite":
+        target = sqlite_target(settings.ledger)
+        if isinstance(target, Path):
+            return target.parent
+    return freehold_home()
+
+
+def open_writer(settings: Settings, store: LedgerStore) -> BatchedWriter:
+    """The batched writer the gateway records rows through (not yet started)."""
+    return BatchedWriter(store, spill_dir=state_dir(settings))
