@@ -143,7 +143,12 @@ class LedgerStore(Protocol):
         """Bring the schema to the newest version; returns that version."""
 
     def write(self, rows: Sequence[LedgerRow]) -> None:
-        """Insert rows in one transaction (all or none)."""
+        """Insert rows in one transaction (all or none); a row whose id is already stored
+        is skipped, so writing a row twice (a retry, a journal replay) keeps one."""
+
+    def probe(self) -> None:
+        """Raise unless the store takes a write now: a write of the store's own that leaves
+        no trace (what tells an outage from a row the store refuses)."""
 
     def rows(self, since: datetime | None = None) -> list[LedgerRow]:
         """Every row (ts ≥ since), oldest first."""

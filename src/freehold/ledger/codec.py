@@ -6,8 +6,10 @@ passed in. Costs are integer nano-dollars; JSON-valued fields are JSON text.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 import orjson
@@ -63,3 +65,25 @@ def from_columns(record: Sequence[Any], ts: Callable[[Any], datetime]) -> Ledger
     for name in _JSON_TUPLES:
         values[name] = tuple(orjson.loads(values[name]))
     return LedgerRow(**values)
+
+
+def probe_row() -> LedgerRow:
+    """A plausible row with a unique id, written and deleted in one transaction by a store's
+    ``probe()``: it exercises the same table, indexes and constraints as a real write."""
+    return LedgerRow(
+        id=f"freehold-probe-{secrets.token_hex(8)}",
+        ts=datetime.now(UTC),
+        key_id=None,
+        requested_model=None,
+        served_model=None,
+        prompt_tokens=0,
+        completion_tokens=0,
+        cost_usd=Decimal(0),
+        latency_ms=0.0,
+        ttft_ms=None,
+        status=0,
+        error_type=None,
+        route="",
+        usage_estimated=False,
+        stream=False,
+    )

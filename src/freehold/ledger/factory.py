@@ -8,6 +8,7 @@ in-memory database, ``postgresql://…`` (or ``postgres://…``) a libpq URL.
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -16,6 +17,7 @@ from freehold.config.home import freehold_home
 from freehold.config.schema import Settings
 from freehold.core.importer import import_string
 from freehold.ledger.base import LedgerStore
+from freehold.ledger.journal import Journal
 from freehold.ledger.writer import BatchedWriter
 
 _SQLITE_PREFIX = "sqlite:///"
@@ -85,6 +87,27 @@ def state_dir(settings: Settings) -> Path:
     return freehold_home()
 
 
+def journal_dir(settings: Settings) -> Path | None:
+    """The ledger's journal directory: ``freehold-journal-<ledger>`` in ``journal.dir``
+    (default: :func:`state_dir`), where ``<ledger>`` is a digest of the ledger's location,
+    so that a journal is only ever replayed into the ledger it was written for. None when the
+    journal is off, or for an in-memory ledger (it would not outlive the process anyway)."""
+    if not settings.journal.enabled or settings.ledger == "sqlite:///:memory:":
+        return None
+    if store_kind(settings.ledger) == "sqlite":
+        target = sqlite_target(settings.ledger)
+        identity = str(Path(target).resolve())
+    else:
+        identity = describe(settings.ledger)  # the password never enters the name
+    digest = hashlib.sha256(identity.encode()).hexdigest()[:16]
+    base = Path(settings.journal.dir).expanduser() if settings.journal.dir else state_dir(settings)
+    return base / f"freehold-journal-{digest}"
+
+
 def open_writer(settings: Settings, store: LedgerStore) -> BatchedWriter:
-    """The batched writer the gateway records rows through (not yet started)."""
-    return BatchedWriter(store, spill_dir=state_dir(settings))
+    """The batched writer the gateway records rows through (not yet started): with the
+    journal on (``journal.enabled``), each row is journaled as it is recorded, and rows that
+    dead processes left in the journal are replayed when the writer starts."""
+    directory = journal_dir(settings)
+    journal = None if directory is None else Journal(directory, fsync=settings.journal.fsync)
+    return BatchedWriter(store, spill_dir=state_dir(settings), journal=journal)

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from freehold.core.importer import MissingExtra
 from freehold.ledger.base import Feedback, LedgerError, LedgerRow, TextRecord
-from freehold.ledger.codec import COLUMNS, from_columns, to_columns
+from freehold.ledger.codec import COLUMNS, from_columns, probe_row, to_columns
 from freehold.ledger.migrations import (
     FEEDBACK_TABLE,
     FEEDBACK_VERSION,
@@ -147,6 +147,14 @@ class PostgresStore:
                     "ON CONFLICT (request_id) DO NOTHING",
                     texts,
                 )
+
+    def probe(self) -> None:
+        """Insert a row and delete it in one committed transaction: raises when the server
+        is unreachable, the table locked or read-only, or the schema missing."""
+        row = probe_row()
+        with self._connection() as conn, conn.transaction():
+            conn.execute(_INSERT, _params(row))
+            conn.execute(f"DELETE FROM {LEDGER_TABLE} WHERE id = %s", (row.id,))
 
     def write_feedback(self, items: Sequence[Feedback]) -> None:
         params = [(f.id, f.request_id, _utc(f.ts), f.score, f.source) for f in items]

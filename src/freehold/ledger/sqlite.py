@@ -18,7 +18,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from freehold.ledger.base import Feedback, LedgerError, LedgerNotFound, LedgerRow, TextRecord
-from freehold.ledger.codec import COLUMNS, from_columns, to_columns
+from freehold.ledger.codec import COLUMNS, from_columns, probe_row, to_columns
 from freehold.ledger.migrations import (
     FEEDBACK_TABLE,
     FEEDBACK_VERSION,
@@ -139,6 +139,20 @@ class SqliteStore:
                 conn.executemany(_INSERT, params)
                 if texts:
                     conn.executemany(_INSERT_TEXT, texts)
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+
+    def probe(self) -> None:
+        """Insert a row and delete it in one committed transaction: raises when the file
+        is locked, read-only, full or not migrated."""
+        row = probe_row()
+        with self._connection() as conn:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                conn.execute(_INSERT, _params(row))
+                conn.execute(f"DELETE FROM {LEDGER_TABLE} WHERE id = ?", (row.id,))
                 conn.execute("COMMIT")
             except BaseException:
                 conn.execute("ROLLBACK")

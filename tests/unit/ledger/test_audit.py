@@ -80,7 +80,7 @@ def write_ledger(tmp_path: Path, rows: list[LedgerRow]) -> Path:
         store.migrate()
         store.write(rows)
     config = tmp_path / "freehold.yaml"
-    config.write_text(f"ledger: 'sqlite:///{path}'\n", encoding="utf-8")
+    config.write_text(f"ledger: 'sqlite:///{path}'\nperimeter: {{}}\n", encoding="utf-8")
     return config
 
 
@@ -237,9 +237,9 @@ def test_json_shape(make_row: MakeRow, tmp_path: Path) -> None:
     result = run(config, "--json")
     assert result.exit_code == 0, result.output
     data = orjson.loads(result.stdout)
-    assert list(data) == ["ledger", "since", "requests", "without_perimeter", "with_findings",
-                          "findings", "categories", "labels", "policies", "outcomes", "egress",
-                          "checks"]  # fmt: skip
+    assert list(data) == ["ledger", "since", "perimeter", "requests", "without_perimeter",
+                          "with_findings", "findings", "categories", "labels", "policies",
+                          "outcomes", "egress", "checks"]  # fmt: skip
     assert data["ledger"] == str(tmp_path / "ledger.db")
     assert data["since"] is None
     assert (data["requests"], data["with_findings"]) == (7, 5)

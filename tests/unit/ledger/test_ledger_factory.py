@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from freehold.config.schema import Settings
 from freehold.ledger import LedgerNotFound, describe, open_store
-from freehold.ledger.factory import sqlite_target, store_kind
+from freehold.ledger.factory import journal_dir, open_writer, sqlite_target, store_kind
 from freehold.ledger.migrations import latest_version
 from freehold.ledger.sqlite import SqliteStore
 
@@ -79,3 +80,53 @@ def test_importing_the_package_loads_no_store_or_driver() -> None:
         [sys.executable, "-c", script], capture_output=True, text=True, check=True
     ).stdout
     assert out.strip() == "[]"
+
+
+def _settings(ledger: str, **journal: object) -> Settings:
+    return Settings.model_validate({"ledger": ledger, "journal": journal})
+
+
+def test_the_journal_lives_beside_a_sqlite_ledger_one_directory_per_ledger(
+    tmp_path: Path,
+) -> None:
+    one = journal_dir(_settings(f"sqlite:///{tmp_path / 'a.db'}"))
+    other = journal_dir(_settings(f"sqlite:///{tmp_path / 'b.db'}"))
+    assert one is not None and other is not None
+    assert one.parent == other.parent == tmp_path
+    assert one.name.startswith("freehold-journal-") and one != other
+    chosen = journal_dir(_settings(f"sqlite:///{tmp_path / 'a.db'}", dir=str(tmp_path / "j")))
+    assert chosen == tmp_path / "j" / one.name
+
+
+def test_a_postgres_journal_goes_to_freehold_home_and_never_names_the_password(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FREEHOLD_HOME", str(tmp_path))
+    with_password = journal_dir(_settings("postgresql://u:hunter2secret@h:5432/db"))
+    assert with_password is not None and with_password.parent == tmp_path
+    assert "hunter2" not in str(with_password)
+    # the same ledger whatever the password: the same journal
+    assert with_password == journal_dir(_settings("postgresql://u:other-password@h:5432/db"))
+    assert with_password != journal_dir(_settings("postgresql://u@h:5432/another"))
+
+
+def test_no_journal_when_off_or_in_memory(tmp_path: Path) -> None:
+    assert journal_dir(_settings(f"sqlite:///{tmp_path / 'a.db'}", enabled=False)) is None
+    assert journal_dir(_settings("sqlite:///:memory:")) is None
+
+
+def test_open_writer_journals_rows_into_its_directory(tmp_path: Path) -> None:
+    settings = _settings(f"sqlite:///{tmp_path / 'ledger.db'}", fsync=True)
+    store = open_store(settings.ledger)
+    try:
+        store.migrate()
+        writer = open_writer(settings, store)
+        assert writer.journal is not None
+        assert writer.journal.directory == journal_dir(settings)
+        writer.start()
+        assert writer.close() is True
+        off = open_writer(_settings(settings.ledger, enabled=False), store)
+        assert off.journal is None
+        off.close()
+    finally:
+        store.close()

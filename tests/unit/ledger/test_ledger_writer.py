@@ -19,8 +19,8 @@ MakeRow = Callable[..., LedgerRow]
 
 
 class ListStore:
-    """Keeps written rows in memory; fails while ``failing`` is set or ``fail_next`` > 0;
-    each write waits on ``gate`` first."""
+    """Keeps written rows in memory; fails (writes and probes) while ``failing`` is set or
+    ``fail_next`` > 0 (counted down by writes); each write waits on ``gate`` first."""
 
     def __init__(self, fail_next: int = 0) -> None:
         self.written: list[LedgerRow] = []
@@ -44,6 +44,10 @@ class ListStore:
             raise ConnectionError("store down")
         self.written.extend(rows)
         self.batches.append(len(rows))
+
+    def probe(self) -> None:
+        if self.failing or self.fail_next > 0:
+            raise ConnectionError("store down")
 
     def rows(self, since: datetime | None = None) -> list[LedgerRow]:
         return list(self.written)
