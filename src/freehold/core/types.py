@@ -68,20 +68,28 @@ class FreeholdOptions(BaseModel):
     max_repairs: int | None = Field(default=None, ge=0, le=5)
 
 
+#: The longest model name a request may carry (longer names are refused, never echoed whole).
+MAX_MODEL_NAME = 256
+#: The largest output cap a request may ask for: no model generates this much in one answer,
+#: and every worst case computed from it stays exact in budget arithmetic.
+MAX_OUTPUT_TOKENS = 2**24
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+
+
 class ChatRequest(_Open):
     """The body of ``POST /v1/chat/completions``."""
 
-    model: str = Field(min_length=1)
+    model: str = Field(min_length=1, max_length=MAX_MODEL_NAME)
     messages: list[Message] = Field(min_length=1)
     stream: bool = False
     stream_options: StreamOptions | None = None
-    max_tokens: int | None = Field(default=None, ge=1)
-    max_completion_tokens: int | None = Field(default=None, ge=1)
+    max_tokens: int | None = Field(default=None, ge=1, le=MAX_OUTPUT_TOKENS)
+    max_completion_tokens: int | None = Field(default=None, ge=1, le=MAX_OUTPUT_TOKENS)
     temperature: float | None = Field(default=None, ge=0, le=2)
     top_p: float | None = Field(default=None, ge=0, le=1)
     n: int | None = Field(default=None, ge=1, le=128)
     stop: str | list[str] | None = None
-    seed: int | None = None
+    seed: int | None = Field(default=None, ge=INT64_MIN, le=INT64_MAX)
     tools: list[Tool] | None = None
     tool_choice: str | dict[str, Any] | None = None
     response_format: dict[str, Any] | None = None
@@ -172,11 +180,67 @@ class Verdict:
         }
 
 
-def usage_from_openai(raw: Any) -> Usage | None:
-    """Usage from an OpenAI-format ``usage`` object, or None when absent or malformed."""
+#: The largest token count an upstream may report for one field of one answer; a larger
+#: one is not believed (usage is then estimated), so no cost can overflow or go negative.
+MAX_REPORTED_TOKENS = 10**9
+
+
+def token_count(value: Any) -> int | None:
+    """``value`` as a reported token count: an int (not a bool) from 0 to
+    ``MAX_REPORTED_TOKENS``, else None."""
+    if type(value) is int and 0 <= value <= MAX_REPORTED_TOKENS:
+        return value
+    return None
+
+
+def describe_json(value: Any) -> str:
+    """What kind of JSON value ``value`` is, for a message: ``an integer``, ``null``, …"""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int):
+        return "an integer"
+    if isinstance(value, float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "an object"
+    return type(value).__name__
+
+
+def count_problem(field: str, value: Any) -> str:
+    """Why a reported token count is not believed, naming its field (for a log line)."""
+    shown = str(value) if type(value) is int else describe_json(value)
+    return f"{field} is {shown}, expected a whole number from 0 to {MAX_REPORTED_TOKENS}"
+
+
+def check_openai_usage(raw: Any) -> tuple[Usage | None, str | None]:
+    """An OpenAI-format ``usage`` object as (usage, problem): (None, None) when absent,
+    (None, what is wrong) when present but not believable (not an object, or a count that
+    is missing, not an int, negative or above ``MAX_REPORTED_TOKENS``)."""
+    if raw is None:
+        return None, None
     if not isinstance(raw, dict):
-        return None
-    prompt, completion = raw.get("prompt_tokens"), raw.get("completion_tokens")
-    if not isinstance(prompt, int) or not isinstance(completion, int):
-        return None
-    return Usage(prompt, completion)
+        return None, f"usage is {describe_json(raw)}, expected an object"
+    counts = []
+    for name in ("prompt_tokens", "completion_tokens"):
+        if name not in raw:
+            return None, f"usage.{name} is missing"
+        count = token_count(raw[name])
+        if count is None:
+            return None, count_problem(f"usage.{name}", raw[name])
+        counts.append(count)
+    total = raw.get("total_tokens")
+    if total is not None and token_count(total) is None:
+        return None, count_problem("usage.total_tokens", total)
+    return Usage(counts[0], counts[1]), None
+
+
+def usage_from_openai(raw: Any) -> Usage | None:
+    """Usage from an OpenAI-format ``usage`` object, or None when absent or not believable
+    (see :func:`check_openai_usage`)."""
+    return check_openai_usage(raw)[0]

@@ -8,12 +8,14 @@ this module only wires it to the HTTP client.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import aclosing
 
 from freehold.config.schema import ModelSettings
 from freehold.core.errors import UpstreamError
 from freehold.core.types import ChatRequest, ChatResult, Chunk
 from freehold.providers import anthropic_request, anthropic_response
 from freehold.providers.http import ClientPool, Timeouts
+from freehold.providers.scrub import credentials
 from freehold.providers.upstream import Upstream
 
 
@@ -34,8 +36,12 @@ class AnthropicProvider:
             name=settings.name,
             url=root + "/v1/messages",
             headers=headers,
-            secret=secret,
-            timeouts=Timeouts(settings.connect_timeout_s, settings.timeout_s),
+            secrets=credentials(settings),
+            timeouts=Timeouts(
+                connect_s=settings.connect_timeout_s,
+                total_s=settings.timeout_s,
+                read_s=settings.read_timeout_s,
+            ),
             session=lambda: pool.session(settings.endpoint, settings.max_connections),
             parse_error=anthropic_response.parse_error,
         )
@@ -52,15 +58,18 @@ class AnthropicProvider:
 
     async def stream(self, request: ChatRequest) -> AsyncIterator[Chunk]:
         translator = anthropic_response.StreamTranslator(request, self._upstream.name)
+        body = self._body(request, stream=True)
         with self._upstream.scrubbed():
-            async for payload in self._upstream.stream(self._body(request, stream=True)):
-                for chunk in translator.feed(payload):
-                    yield chunk
-                if translator.finished:
-                    return
-        raise UpstreamError(
-            f"upstream {self._upstream.name!r} ended the stream before message_stop"
-        )
+            async with aclosing(self._upstream.stream(body)) as payloads:
+                async for payload in payloads:
+                    for chunk in translator.feed(payload):
+                        yield chunk
+                    if translator.finished:
+                        return
+            raise UpstreamError(
+                f"upstream {self._upstream.name!r} ended the stream before it was complete "
+                "(no message_stop)"
+            )
 
     async def aclose(self) -> None:
         return None

@@ -1,12 +1,15 @@
 """Anthropic Messages API answer, stream events and errors → OpenAI objects (pure, no I/O).
 
-Answer (``parse_message``) and stream (``StreamTranslator``) come back as OpenAI objects that
-keep Anthropic's message id. Prompt tokens count cache writes and reads; when the upstream
-sends no usage it is estimated and marked so. ``parse_error`` maps Anthropic error bodies.
+Answer (``parse_message``) and stream (``StreamTranslator``) are shape-checked
+(``anthropic_shape``) and come back as OpenAI objects that keep Anthropic's message id.
+Prompt tokens count cache writes and reads; when the upstream sends no usage, or a count that
+cannot be believed (``core.types.token_count``), it is estimated and marked so.
+``parse_error`` maps Anthropic error bodies.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Any
 
@@ -14,8 +17,19 @@ import orjson
 
 from freehold.core.errors import FreeholdError, UpstreamError, UpstreamRejected
 from freehold.core.tokens import estimate_prompt_tokens, estimate_text_tokens
-from freehold.core.types import ChatRequest, ChatResult, Chunk, Usage
+from freehold.core.types import (
+    ChatRequest,
+    ChatResult,
+    Chunk,
+    Usage,
+    count_problem,
+    describe_json,
+    token_count,
+)
+from freehold.providers.anthropic_shape import check_event, check_message
 from freehold.providers.wire_json import load_object
+
+log = logging.getLogger("freehold.upstream")
 
 _FINISH = {
     "end_turn": "stop",
@@ -42,17 +56,30 @@ def finish_reason(stop_reason: Any) -> str:
     return _FINISH.get(stop_reason, "stop") if isinstance(stop_reason, str) else "stop"
 
 
-def _int(raw: dict[str, Any], key: str) -> int | None:
-    value = raw.get(key)
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
+def read_usage(raw: Any) -> tuple[int | None, int | None, str | None]:
+    """(prompt tokens with cache writes and reads, output tokens, problem) from a ``usage``
+    object. An absent or null count is None; a count that cannot be believed makes the whole
+    usage unusable: (None, None, what is wrong)."""
+    if raw is None:
+        return None, None, None
+    if not isinstance(raw, dict):
+        return None, None, f"usage is {describe_json(raw)}, expected an object"
+    counts: dict[str, int | None] = {}
+    for key in ("input_tokens", "output_tokens", *_CACHE_KEYS):
+        value = raw.get(key)
+        count = token_count(value)
+        if count is None and value is not None:
+            return None, None, count_problem(f"usage.{key}", value)
+        counts[key] = count
+    base = counts["input_tokens"]
+    prompt = None if base is None else base + sum(counts[key] or 0 for key in _CACHE_KEYS)
+    return prompt, counts["output_tokens"], None
 
 
-def _prompt_tokens(raw: dict[str, Any]) -> int | None:
-    """Input tokens, cache writes and reads included; None when ``input_tokens`` is absent."""
-    base = _int(raw, "input_tokens")
-    if base is None:
-        return None
-    return base + sum(_int(raw, key) or 0 for key in _CACHE_KEYS)
+def _warn(upstream: str, problem: str) -> None:
+    log.warning(
+        "upstream %r reported unusable usage (%s): estimating it instead", upstream, problem
+    )
 
 
 def _estimated(
@@ -67,45 +94,53 @@ def _estimated(
     return Usage(prompt, completion, estimated=True)
 
 
-def _tool_call(block: dict[str, Any], upstream: str) -> dict[str, Any]:
-    call_id, name, arguments = block.get("id"), block.get("name"), block.get("input")
-    if not isinstance(call_id, str) or not isinstance(name, str) or not isinstance(arguments, dict):
-        raise UpstreamError(f"upstream {upstream!r} sent a malformed tool_use block")
-    arguments_json = orjson.dumps(arguments).decode()
+def _tool_call(block: dict[str, Any]) -> dict[str, Any]:
+    arguments = orjson.dumps(block["input"]).decode()
     return {
-        "id": call_id,
+        "id": block["id"],
         "type": "function",
-        "function": {"name": name, "arguments": arguments_json},
+        "function": {"name": block["name"], "arguments": arguments},
     }
+
+
+def _text_or(value: Any, default: str) -> str:
+    return value if isinstance(value, str) and value else default
+
+
+def _failure(data: dict[str, Any], upstream: str, where: str) -> UpstreamError:
+    """An ``{"type": "error", "error": …}`` body or event."""
+    error = data.get("error")
+    if not isinstance(error, dict):
+        error = {}
+    kind, text = _text_or(error.get("type"), "error"), _text_or(error.get("message"), "")
+    return UpstreamError(f"upstream {upstream!r} failed{where}: {kind}: {text}")
 
 
 def parse_message(raw: bytes, request: ChatRequest, upstream: str) -> ChatResult:
     """An Anthropic message as an OpenAI ``chat.completion``."""
     data = load_object(raw, upstream)
-    blocks = data.get("content")
-    if not isinstance(blocks, list) or not all(isinstance(b, dict) for b in blocks):
-        raise UpstreamError(f"upstream {upstream!r} sent an answer without content blocks")
-    texts = [
-        b["text"] for b in blocks if b.get("type") == "text" and isinstance(b.get("text"), str)
-    ]
-    calls = [_tool_call(b, upstream) for b in blocks if b.get("type") == "tool_use"]
+    if data.get("type") == "error":
+        raise _failure(data, upstream, "")
+    check_message(data, upstream)
+    blocks = data["content"]
+    texts = [b["text"] for b in blocks if b["type"] == "text"]
+    calls = [_tool_call(b) for b in blocks if b["type"] == "tool_use"]
     message: dict[str, Any] = {"role": "assistant", "content": "".join(texts) if texts else None}
     if calls:
         message["tool_calls"] = calls
-    raw_usage = data.get("usage")
-    if not isinstance(raw_usage, dict):
-        raw_usage = {}
-    prompt, completion = _prompt_tokens(raw_usage), _int(raw_usage, "output_tokens")
+    prompt, completion, problem = read_usage(data.get("usage"))
+    if problem is not None:
+        _warn(upstream, problem)
     if prompt is None or completion is None:
         output = "".join(texts) + "".join(c["function"]["arguments"] for c in calls)
         usage = _estimated(request, output, prompt, completion)
     else:
         usage = Usage(prompt, completion)
     body = {
-        "id": str(data.get("id") or "msg"),
+        "id": _text_or(data.get("id"), "msg"),
         "object": "chat.completion",
         "created": int(time.time()),
-        "model": data.get("model") or request.model,
+        "model": _text_or(data.get("model"), request.model),
         "choices": [
             {
                 "index": 0,
@@ -138,6 +173,7 @@ class StreamTranslator:
         self._tool_index: dict[Any, int] = {}  # Anthropic block index → OpenAI tool-call index
         self._prompt: int | None = None
         self._completion: int | None = None
+        self._usage_problem: str | None = None
         self._output: list[str] = []
         self._finish_sent = False
         self.finished = False
@@ -146,7 +182,8 @@ class StreamTranslator:
         return self.event(load_object(payload, self._upstream))
 
     def event(self, event: dict[str, Any]) -> list[Chunk]:
-        match event.get("type"):
+        check_event(event, self._upstream)
+        match event["type"]:
             case "message_start":
                 return self._message_start(event)
             case "content_block_start":
@@ -158,7 +195,7 @@ class StreamTranslator:
             case "message_stop":
                 return self._message_stop()
             case "error":
-                raise self._error(event)
+                raise _failure(event, self._upstream, " mid-stream")
             case _:  # ping, content_block_stop, and event types added later
                 return []
 
@@ -172,64 +209,57 @@ class StreamTranslator:
         return Chunk({**self._base, "choices": [choice]})
 
     def _take_usage(self, raw: Any) -> None:
-        if not isinstance(raw, dict):
-            return
-        prompt, completion = _prompt_tokens(raw), _int(raw, "output_tokens")
+        prompt, completion, problem = read_usage(raw)
+        if problem is not None and self._usage_problem is None:
+            self._usage_problem = problem
+            _warn(self._upstream, problem)
         if prompt is not None:
             self._prompt = prompt
         if completion is not None:
             self._completion = completion
 
     def _message_start(self, event: dict[str, Any]) -> list[Chunk]:
-        message = event.get("message")
-        if not isinstance(message, dict):
-            raise self._fail("message_start without a message")
+        message = event["message"]
         self._base = {
-            "id": str(message.get("id") or "msg"),
+            "id": _text_or(message.get("id"), "msg"),
             "object": "chat.completion.chunk",
             "created": int(time.time()),
-            "model": message.get("model") or self._request.model,
+            "model": _text_or(message.get("model"), self._request.model),
         }
         self._take_usage(message.get("usage"))
         return [self._chunk({"role": "assistant", "content": ""})]
 
     def _block_start(self, event: dict[str, Any]) -> list[Chunk]:
-        block = event.get("content_block")
-        if not isinstance(block, dict):
-            raise self._fail("content_block_start without a content_block")
-        if block.get("type") == "text":
-            return self._text(block.get("text"))
-        if block.get("type") != "tool_use":
+        block = event["content_block"]
+        if block["type"] == "text":
+            return self._text(block["text"])
+        if block["type"] != "tool_use":
             return []  # thinking and server-side blocks have no OpenAI counterpart
-        call_id, name, start = block.get("id"), block.get("name"), block.get("input")
-        if not isinstance(call_id, str) or not isinstance(name, str):
-            raise self._fail("a tool_use block without id or name")
-        position = self._tool_index[event.get("index")] = len(self._tool_index)
-        arguments = orjson.dumps(start).decode() if isinstance(start, dict) and start else ""
+        position = self._tool_index[event["index"]] = len(self._tool_index)
+        start = block.get("input")
+        arguments = orjson.dumps(start).decode() if start else ""
         self._output.append(arguments)
-        call = {"index": position, "id": call_id, "type": "function"}
-        call["function"] = {"name": name, "arguments": arguments}
+        call = {"index": position, "id": block["id"], "type": "function"}
+        call["function"] = {"name": block["name"], "arguments": arguments}
         return [self._chunk({"tool_calls": [call]})]
 
-    def _text(self, text: Any) -> list[Chunk]:
-        if not isinstance(text, str) or not text:
+    def _text(self, text: str) -> list[Chunk]:
+        if not text:
             return []
         self._output.append(text)
         return [self._chunk({"content": text})]
 
     def _block_delta(self, event: dict[str, Any]) -> list[Chunk]:
-        delta = event.get("delta")
-        if not isinstance(delta, dict):
-            raise self._fail("content_block_delta without a delta")
-        if delta.get("type") == "text_delta":
-            return self._text(delta.get("text"))
-        if delta.get("type") != "input_json_delta":
+        delta = event["delta"]
+        if delta["type"] == "text_delta":
+            return self._text(delta["text"])
+        if delta["type"] != "input_json_delta":
             return []  # thinking, signature and citation deltas
-        position = self._tool_index.get(event.get("index"))
+        position = self._tool_index.get(event["index"])
         if position is None:
             raise self._fail("input_json_delta outside a tool_use block")
-        partial = delta.get("partial_json")
-        if not isinstance(partial, str) or not partial:
+        partial: str = delta["partial_json"]
+        if not partial:
             return []
         self._output.append(partial)
         return [
@@ -238,30 +268,23 @@ class StreamTranslator:
 
     def _message_delta(self, event: dict[str, Any]) -> list[Chunk]:
         self._take_usage(event.get("usage"))
-        delta = event.get("delta")
-        stop_reason = delta.get("stop_reason") if isinstance(delta, dict) else None
         self._finish_sent = True
-        return [self._chunk({}, finish_reason(stop_reason))]
+        return [self._chunk({}, finish_reason(event["delta"].get("stop_reason")))]
 
     def _message_stop(self) -> list[Chunk]:
         if self._base is None:
             raise self._fail("message_stop before message_start")
         chunks = [] if self._finish_sent else [self._chunk({}, "stop")]
-        if self._prompt is None or self._completion is None:
-            output = "".join(self._output)
-            usage = _estimated(self._request, output, self._prompt, self._completion)
+        prompt, completion = self._prompt, self._completion
+        if self._usage_problem is not None:
+            prompt = completion = None  # one unbelievable count: none is believed
+        if prompt is None or completion is None:
+            usage = _estimated(self._request, "".join(self._output), prompt, completion)
         else:
-            usage = Usage(self._prompt, self._completion)
+            usage = Usage(prompt, completion)
         chunks.append(Chunk({**self._base, "choices": [], "usage": usage.to_dict()}, usage))
         self.finished = True
         return chunks
-
-    def _error(self, event: dict[str, Any]) -> UpstreamError:
-        error = event.get("error")
-        if not isinstance(error, dict):
-            error = {}
-        kind, text = error.get("type", "error"), error.get("message", "")
-        return UpstreamError(f"upstream {self._upstream!r} failed mid-stream: {kind}: {text}")
 
 
 # ---------------------------------------------------------------- errors

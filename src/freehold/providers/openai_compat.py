@@ -4,11 +4,13 @@ Translation lives in ``openai_wire``; this module only wires it to the HTTP clie
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import aclosing
 
 from freehold.config.schema import ModelSettings
 from freehold.core.types import ChatRequest, ChatResult, Chunk
 from freehold.providers import openai_wire as wire
 from freehold.providers.http import ClientPool, Timeouts
+from freehold.providers.scrub import credentials
 from freehold.providers.upstream import Upstream
 
 
@@ -23,8 +25,12 @@ class OpenAICompatProvider:
             name=settings.name,
             url=settings.endpoint.rstrip("/") + "/chat/completions",
             headers=headers,
-            secret=secret,
-            timeouts=Timeouts(settings.connect_timeout_s, settings.timeout_s),
+            secrets=credentials(settings),
+            timeouts=Timeouts(
+                connect_s=settings.connect_timeout_s,
+                total_s=settings.timeout_s,
+                read_s=settings.read_timeout_s,
+            ),
             session=lambda: pool.session(settings.endpoint, settings.max_connections),
             parse_error=wire.parse_error,
         )
@@ -36,12 +42,16 @@ class OpenAICompatProvider:
 
     async def stream(self, request: ChatRequest) -> AsyncIterator[Chunk]:
         body = wire.request_body(request, self._model, stream=True)
+        reader = wire.StreamReader(self._upstream.name)
         with self._upstream.scrubbed():
-            async for payload in self._upstream.stream(body):
-                chunk = wire.parse_chunk(payload, self._upstream.name)
-                if chunk is None:
-                    return
-                yield chunk
+            async with aclosing(self._upstream.stream(body)) as payloads:
+                async for payload in payloads:
+                    chunk = reader.feed(payload)
+                    if reader.done:
+                        return
+                    if chunk is not None:
+                        yield chunk
+            reader.end()
 
     async def aclose(self) -> None:
         return None

@@ -15,6 +15,11 @@ usage, so ``[[no-usage]]`` leaves the ``usage`` objects out (of the message, of
 ``[[status:N]]`` answers Anthropic's error body with the type Anthropic uses for N (429 adds
 ``retry-after: 1``; 401 echoes the ``x-api-key`` back, so scrubbing is exercised). A reply
 longer than ``max_tokens`` words is cut there (``max_tokens``).
+
+``[[malformed:K]]`` kinds: ``block-int`` (a content block is ``1``), ``text-int`` (a text is
+``5``), ``content-str`` (a whole answer's ``content`` is a string), ``tool-input-str`` (with
+``[[tool]]``, a whole answer's tool input is a string), ``index-str`` (a stream delta's
+``index`` is a string). ``[[usage:K]]`` puts its count in ``input_tokens``.
 """
 
 from __future__ import annotations
@@ -32,7 +37,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from freehold.testing.directives import Directives, count_words, parse, text_of
+from freehold.testing.directives import Directives, count_words, parse, quoted_key, text_of
 from freehold.testing.recording import recording_app, remember
 
 _ids = itertools.count(1)
@@ -307,9 +312,9 @@ def _plan(body: dict[str, Any], d: Directives, message_id: int) -> _Plan:
     return _Plan(words, None, len(words), "end_turn")
 
 
-def _usage(body: dict[str, Any], output_tokens: int) -> dict[str, int]:
+def _usage(body: dict[str, Any], output_tokens: int, d: Directives) -> dict[str, Any]:
     return {
-        "input_tokens": _input_tokens(body),
+        "input_tokens": d.bad_usage(_input_tokens(body)),
         "cache_creation_input_tokens": 0,
         "cache_read_input_tokens": 0,
         "output_tokens": output_tokens,
@@ -318,7 +323,9 @@ def _usage(body: dict[str, Any], output_tokens: int) -> dict[str, int]:
 
 def _message(body: dict[str, Any], d: Directives, message_id: int) -> dict[str, Any]:
     plan = _plan(body, d, message_id)
-    content = [plan.tool] if plan.tool else [{"type": "text", "text": " ".join(plan.words)}]
+    content: list[Any] = (
+        [plan.tool] if plan.tool else [{"type": "text", "text": " ".join(plan.words)}]
+    )
     out: dict[str, Any] = {
         "id": f"msg_mock{message_id}",
         "type": "message",
@@ -329,7 +336,16 @@ def _message(body: dict[str, Any], d: Directives, message_id: int) -> dict[str, 
         "stop_sequence": None,
     }
     if not d.no_usage:
-        out["usage"] = _usage(body, plan.output_tokens)
+        out["usage"] = _usage(body, plan.output_tokens, d)
+    match d.malformed:
+        case "block-int":
+            out["content"] = [1]
+        case "text-int" if not plan.tool:
+            content[0]["text"] = 5
+        case "content-str":
+            out["content"] = "hello"
+        case "tool-input-str" if plan.tool:
+            out["content"] = [{**plan.tool, "input": "x"}]
     return out
 
 
@@ -338,15 +354,28 @@ def _event(data: dict[str, Any]) -> bytes:
     return b"event: " + kind.encode() + b"\ndata: " + orjson.dumps(data) + b"\n\n"
 
 
-def _delta(delta: dict[str, Any]) -> bytes:
-    return _event({"type": "content_block_delta", "index": 0, "delta": delta})
+def _delta(delta: dict[str, Any], d: Directives | None = None) -> bytes:
+    event = {"type": "content_block_delta", "index": 0, "delta": delta}
+    if d is not None and d.malformed == "text-int":
+        delta["text"] = 5
+    if d is not None and d.malformed == "index-str":
+        event["index"] = "0"
+    return _event(event)
 
 
 async def _stream(body: dict[str, Any], d: Directives, message_id: int) -> AsyncIterator[bytes]:
     plan = _plan(body, d, message_id)
-    start = {**_message(body, d, message_id), "content": [], "stop_reason": None}
+    start: dict[str, Any] = {
+        "id": f"msg_mock{message_id}",
+        "type": "message",
+        "role": "assistant",
+        "model": body["model"],
+        "content": [],
+        "stop_reason": None,
+        "stop_sequence": None,
+    }
     if not d.no_usage:
-        start["usage"] = _usage(body, 1)  # as the real API: a provisional output count
+        start["usage"] = _usage(body, 1, d)  # as the real API: a provisional output count
     yield _event({"type": "message_start", "message": start})
     if plan.tool:
         block = {**plan.tool, "input": {}}
@@ -357,13 +386,16 @@ async def _stream(body: dict[str, Any], d: Directives, message_id: int) -> Async
         for piece in ("", arguments[:half], arguments[half:]):
             yield _delta({"type": "input_json_delta", "partial_json": piece})
     else:
-        block = {"type": "text", "text": ""}
-        yield _event({"type": "content_block_start", "index": 0, "content_block": block})
+        text_block: Any = 1 if d.malformed == "block-int" else {"type": "text", "text": ""}
+        yield _event({"type": "content_block_start", "index": 0, "content_block": text_block})
         yield _event({"type": "ping"})
         for i, word in enumerate(plan.words):
             if d.cut and i == 2:
                 raise ConnectionResetError("mock cut the stream")
-            yield _delta({"type": "text_delta", "text": word if i == 0 else " " + word})
+            if d.halt is not None and i == d.halt:
+                return
+            text = {"type": "text_delta", "text": word if i == 0 else " " + word}
+            yield _delta(text, d if i == 0 else None)
     yield _event({"type": "content_block_stop", "index": 0})
     finish: dict[str, Any] = {
         "type": "message_delta",
@@ -381,10 +413,10 @@ def _error(status: int, message: str, headers: dict[str, str] | None = None) -> 
     return JSONResponse(body, status_code=status, headers=headers)
 
 
-def _directed_error(status: int, key: str) -> Response:
+def _directed_error(status: int, key: str, d: Directives) -> Response:
     message = f"mock failure {status}"
     if status == 401:  # echo the key, as upstreams do: the gateway must scrub it
-        message += f": invalid x-api-key {key}"
+        message += f": invalid x-api-key {quoted_key(key, d.key_form)}"
     headers = {"retry-after": "1"} if status == 429 else None
     return _error(status, message, headers)
 
@@ -419,11 +451,11 @@ async def messages(request: Request) -> Response:
     if d.sleep_s:
         await asyncio.sleep(d.sleep_s)
     if d.status:
-        return _directed_error(d.status, request.headers.get("x-api-key", ""))
+        return _directed_error(d.status, request.headers.get("x-api-key", ""), d)
     if d.garbage:
         return Response(b"<html>not json", media_type="text/html")
     message_id = next(_ids)
-    if body.get("stream"):
+    if body.get("stream") and not d.as_json:
         return StreamingResponse(_stream(body, d, message_id), media_type="text/event-stream")
     return Response(orjson.dumps(_message(body, d, message_id)), media_type="application/json")
 
