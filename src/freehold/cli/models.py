@@ -28,7 +28,7 @@ def _params(count: int | None) -> str:
         return "-"
     if count >= 1_000_000_000:
         return f"{count / 1e9:.2f}B"
-    return f"{count / 1e6:.0f}M"
+    return f"{count / 1e6:.0f}M" if count >= 10_000_000 else f"{count / 1e6:.1f}M"
 
 
 def _local_row(info: GGUFInfo) -> list[str]:

@@ -1,8 +1,10 @@
 """The zero-config defaults: what ``freehold`` serves when no config file is given.
 
 - the ledger: SQLite at ``$FREEHOLD_HOME/ledger.db``;
-- every ``*.gguf`` in ``$FREEHOLD_HOME/models`` (where ``freehold pull`` puts them) as a local
-  ``llamacpp`` model named after its file (``qwen2.5-0.5b-instruct-q4_k_m``);
+- every ``*.gguf`` file in ``$FREEHOLD_HOME/models`` (where ``freehold pull`` puts them) as a
+  local ``llamacpp`` model named after its file, as written (``SmolLM2-135M-Instruct.Q4_1.gguf``
+  is served as ``SmolLM2-135M-Instruct.Q4_1``; a model name has no spaces, so each run of
+  whitespace in a file name becomes ``-``);
 - remote providers whose API key is in the environment: ``OPENAI_API_KEY`` (and
   ``OPENAI_BASE_URL``) and ``ANTHROPIC_API_KEY`` (and ``ANTHROPIC_BASE_URL``) add the models
   listed in ``remote_catalog.yaml`` with their prices. When ``OPENAI_BASE_URL`` points
@@ -13,6 +15,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator, Mapping
 from importlib import resources
 from pathlib import Path
@@ -24,14 +27,23 @@ from freehold.config.home import default_ledger_url, models_dir
 from freehold.config.loader import parse_settings
 from freehold.config.schema import Settings
 
+_WHITESPACE = re.compile(r"\s+")
+
+
+def model_name(path: Path) -> str:
+    """The name a GGUF file is served under: its stem as written, whitespace runs as ``-``."""
+    return _WHITESPACE.sub("-", path.stem.strip()) or "-"
+
 
 def local_models(directory: Path) -> Iterator[dict[str, Any]]:
-    """A llamacpp model for every GGUF file in ``directory`` (sorted by name)."""
+    """A llamacpp model for every GGUF file (``.gguf`` in any case) in ``directory``, sorted
+    by file name."""
     if not directory.is_dir():
         return
-    for path in sorted(directory.glob("*.gguf")):
+    files = (p for p in directory.iterdir() if p.suffix.lower() == ".gguf" and p.is_file())
+    for path in sorted(files):
         yield {
-            "name": path.stem.lower(),
+            "name": model_name(path),
             "backend": "llamacpp",
             "path": str(path),
             "locality": "local",

@@ -1,8 +1,8 @@
 """Model files on disk: pulling GGUF files over HTTP(S) (resumable, verified), the catalogue
 of short names, and reading what a GGUF file holds from its header.
 
-A stage package of its own: it imports only ``core`` and ``config``. The ``gguf`` reader is
-an optional extra, imported when a file's metadata is first read.
+A stage package of its own: it imports only ``core`` and ``config``. GGUF headers are read
+by freehold itself (``gguf_header``), with no optional dependency.
 """
 
 from freehold.modelfiles.catalog import (

@@ -1,26 +1,44 @@
 """What a GGUF file is, read from its header: architecture, name, quantization, parameter
 count, context length, chat template.
 
-``gguf.GGUFReader`` memory-maps the file and only parses the header and tensor table, so
-reading a multi-gigabyte model touches a few kilobytes. ``gguf`` is an optional dependency
-(``pip install 'freehold[local]'``), imported only when a file is actually read.
+The header is parsed by ``gguf_header`` in plain Python: no optional dependency, no tensor
+data read, the vocabulary stepped over rather than decoded, so listing a directory of
+multi-gigabyte models reads their headers only (a few megabytes at most).
 """
 
 from __future__ import annotations
 
-import importlib
 import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from freehold.core.importer import MissingExtra
+from freehold.modelfiles.gguf_header import Header, read_header
 
-INSTALL_HINT = "pip install 'freehold[local]'"
 _QUANT_IN_NAME = re.compile(
     r"(?<![A-Za-z0-9])(I?Q\d(?:_[0-9A-Z]+)*|BF16|F16|F32)(?![A-Za-z0-9])", re.IGNORECASE
 )
+
+#: ggml's tensor types (``enum ggml_type`` in ggml.h) by number
+TENSOR_TYPES = {
+    0: "F32", 1: "F16", 2: "Q4_0", 3: "Q4_1", 6: "Q5_0", 7: "Q5_1", 8: "Q8_0", 9: "Q8_1",
+    10: "Q2_K", 11: "Q3_K", 12: "Q4_K", 13: "Q5_K", 14: "Q6_K", 15: "Q8_K", 16: "IQ2_XXS",
+    17: "IQ2_XS", 18: "IQ3_XXS", 19: "IQ1_S", 20: "IQ4_NL", 21: "IQ3_S", 22: "IQ2_S",
+    23: "IQ4_XS", 24: "I8", 25: "I16", 26: "I32", 27: "I64", 28: "F64", 29: "IQ1_M",
+    30: "BF16", 34: "TQ1_0", 35: "TQ2_0", 39: "MXFP4", 40: "NVFP4", 41: "Q1_0", 42: "Q2_0",
+}  # fmt: skip
+
+#: llama.cpp's whole-file types (``general.file_type``, ``enum llama_ftype`` in llama.h)
+FILE_TYPES = {
+    0: "F32", 1: "F16", 2: "Q4_0", 3: "Q4_1", 7: "Q8_0", 8: "Q5_0", 9: "Q5_1", 10: "Q2_K",
+    11: "Q3_K_S", 12: "Q3_K_M", 13: "Q3_K_L", 14: "Q4_K_S", 15: "Q4_K_M", 16: "Q5_K_S",
+    17: "Q5_K_M", 18: "Q6_K", 19: "IQ2_XXS", 20: "IQ2_XS", 21: "Q2_K_S", 22: "IQ3_XS",
+    23: "IQ3_XXS", 24: "IQ1_S", 25: "IQ4_NL", 26: "IQ3_S", 27: "IQ3_M", 28: "IQ2_S",
+    29: "IQ2_M", 30: "IQ4_XS", 31: "IQ1_M", 32: "BF16", 36: "TQ1_0", 37: "TQ2_0",
+    38: "MXFP4_MOE", 39: "NVFP4", 40: "Q1_0", 41: "Q2_0",
+}  # fmt: skip
+FILE_TYPE_GUESSED = 1024
 
 
 @dataclass(frozen=True)
@@ -54,27 +72,24 @@ class GGUFInfo:
 
 
 def read_info(path: str | os.PathLike[str]) -> GGUFInfo:
-    """Read a GGUF file's header. Raises :class:`MissingExtra` without ``gguf``,
-    ``ValueError``/``OSError`` for a file that is not (a complete) GGUF."""
-    gguf = _import_gguf()
+    """Read a GGUF file's header. Raises ``ValueError``/``OSError`` for a file that is not
+    (a complete) GGUF."""
     file = Path(path)
-    size = file.stat().st_size
-    reader = gguf.GGUFReader(file, "r")
-    try:
-        architecture = _string(reader, "general.architecture")
-        context = _integer(reader, f"{architecture}.context_length") if architecture else None
-        return GGUFInfo(
-            path=file,
-            size_bytes=size,
-            architecture=architecture,
-            name=_string(reader, "general.name"),
-            quantization=_quantization(gguf, reader),
-            parameters=sum(int(t.n_elements) for t in reader.tensors) or None,
-            context_length=context,
-            has_chat_template="tokenizer.chat_template" in reader.fields,
-        )
-    finally:
-        del reader  # drop the memory map now rather than at the next collection
+    with file.open("rb") as handle:
+        size = os.fstat(handle.fileno()).st_size
+        header = read_header(handle, size)
+    architecture = _string(header, "general.architecture")
+    context = _integer(header, f"{architecture}.context_length") if architecture else None
+    return GGUFInfo(
+        path=file,
+        size_bytes=size,
+        architecture=architecture,
+        name=_string(header, "general.name"),
+        quantization=_quantization(header),
+        parameters=sum(t.elements for t in header.tensors) or None,
+        context_length=context,
+        has_chat_template="tokenizer.chat_template" in header.metadata,
+    )
 
 
 def scan(models_dir: str | os.PathLike[str]) -> list[GGUFInfo]:
@@ -96,8 +111,6 @@ def quantization_from_filename(name: str) -> str | None:
 def _info_or_error(path: Path) -> GGUFInfo:
     try:
         return read_info(path)
-    except MissingExtra as exc:
-        error = str(exc)
     except Exception as exc:  # a truncated or foreign file: list it, say why
         error = f"not a readable GGUF file: {exc}"
     try:
@@ -109,50 +122,27 @@ def _info_or_error(path: Path) -> GGUFInfo:
     )
 
 
-def _import_gguf() -> Any:
-    try:
-        return importlib.import_module("gguf")
-    except ImportError:
-        raise MissingExtra(
-            f"reading GGUF metadata needs the optional dependency 'gguf': {INSTALL_HINT}"
-        ) from None
+def _quantization(header: Header) -> str | None:
+    file_type = _integer(header, "general.file_type")
+    if file_type is not None and file_type != FILE_TYPE_GUESSED:
+        return FILE_TYPES.get(file_type, f"file_type {file_type}")
+    return _dominant_tensor_type(header)
 
 
-def _quantization(gguf: Any, reader: Any) -> str | None:
-    file_type = _integer(reader, "general.file_type")
-    if file_type is not None:
-        try:
-            name = str(gguf.LlamaFileType(file_type).name)
-        except ValueError:
-            return f"file_type {file_type}"
-        if name != "GUESSED":
-            return name.removeprefix("MOSTLY_").removeprefix("ALL_")
-    return _dominant_tensor_type(reader)
-
-
-def _dominant_tensor_type(reader: Any) -> str | None:
+def _dominant_tensor_type(header: Header) -> str | None:
     """Without ``general.file_type``: the type holding most of the weights."""
     counts: dict[str, int] = {}
-    for tensor in reader.tensors:
-        key = str(tensor.tensor_type.name)
-        counts[key] = counts.get(key, 0) + int(tensor.n_elements)
+    for tensor in header.tensors:
+        key = TENSOR_TYPES.get(tensor.type, f"type {tensor.type}")
+        counts[key] = counts.get(key, 0) + tensor.elements
     return max(counts, key=lambda k: counts[k]) if counts else None
 
 
-_INTEGER_TYPES = frozenset(
-    {"UINT8", "INT8", "UINT16", "INT16", "UINT32", "INT32", "UINT64", "INT64"}
-)
+def _string(header: Header, key: str) -> str | None:
+    value = header.metadata.get(key)
+    return value if isinstance(value, str) else None
 
 
-def _string(reader: Any, key: str) -> str | None:
-    field = reader.fields.get(key)
-    if field is None or not field.types or field.types[0].name != "STRING":
-        return None
-    return bytes(field.parts[field.data[0]]).decode("utf-8", errors="replace")
-
-
-def _integer(reader: Any, key: str) -> int | None:
-    field = reader.fields.get(key)
-    if field is None or not field.types or field.types[0].name not in _INTEGER_TYPES:
-        return None
-    return int(field.parts[field.data[0]][0])
+def _integer(header: Header, key: str) -> int | None:
+    value = header.metadata.get(key)
+    return value if isinstance(value, int) and not isinstance(value, bool) else None

@@ -9,11 +9,31 @@ Usage is counted by freehold as the tokens llama.cpp evaluated and sampled: prom
 as templated, completion tokens as sampled (the end-of-sequence token included), the same
 for whole and streamed answers. The same hook stops generation at the next token once the
 client has gone away. ``compute_s`` is the measured generation time, for energy pricing.
+
+llama.cpp's own output never reaches the console at the default log level, and freehold
+never redirects the process's stdout/stderr to hide it (llama-cpp-python's ``verbose=False``
+points file descriptors 1 and 2 at /dev/null while a model loads, which silently swallows
+whatever any other thread prints meanwhile, uvicorn's start-up lines included; with two
+workers loading at once it can even leave them pointing there). Instead ``prepare()`` sends
+llama.cpp's log lines to the ``freehold.llama_cpp`` logger at DEBUG, and a failed load
+quotes llama.cpp's error lines. On CPUs with AMX it also turns off llama.cpp's extra weight
+buffers (AMX and repacked weights): its AMX matrix kernels crash the whole process on some
+such machines (ggml-org/llama.cpp#20824; a quantized model's first prompt segfaults).
+
+Sampling input that llama.cpp would crash on is refused with 400 before it gets there: a
+``response_format`` schema whose grammar llama.cpp cannot parse (llama-cpp-python would
+sample with a null grammar) and ``logit_bias`` token ids beyond the vocabulary.
 """
 
 from __future__ import annotations
 
+import ctypes
+import importlib
+import json
+import logging
 import os
+import re
+import sys
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -21,8 +41,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import llama_cpp
+import llama_cpp.llama_cpp as llama_lib
 import numpy as np
 import numpy.typing as npt
+from llama_cpp.llama_grammar import JSON_GBNF, LlamaGrammar, json_schema_to_gbnf
 
 from freehold.config.schema import ModelSettings
 from freehold.core.errors import InvalidRequest
@@ -76,18 +98,119 @@ class MeteredLlama(llama_cpp.Llama):
 
 
 def load(settings: ModelSettings) -> MeteredLlama:
-    """Load the GGUF; a template-less model falls back to the configured ``chat_format``."""
+    """Load the GGUF; a template-less model falls back to the configured ``chat_format``.
+    A file llama.cpp cannot load raises ValueError quoting llama.cpp's reasons."""
     assert settings.path is not None
-    llm = MeteredLlama(
-        model_path=os.path.expanduser(settings.path),
-        n_ctx=settings.n_ctx,
-        n_threads=settings.threads or os.cpu_count() or 1,
-        n_gpu_layers=settings.n_gpu_layers,
-        verbose=False,
-    )
+    prepare()
+    _LOG_STATE.errors = []
+    try:
+        llm = MeteredLlama(
+            model_path=os.path.expanduser(settings.path),
+            n_ctx=settings.n_ctx,
+            n_threads=settings.threads or os.cpu_count() or 1,
+            n_gpu_layers=settings.n_gpu_layers,
+            verbose=False,
+        )
+    except ValueError as exc:
+        reasons = "; ".join(_LOG_STATE.errors[-3:])
+        raise ValueError(f"{exc} ({reasons})" if reasons else str(exc)) from None
+    finally:
+        _LOG_STATE.errors = None
     if settings.chat_format and "tokenizer.chat_template" not in llm.metadata:
         llm.chat_format = settings.chat_format
     return llm
+
+
+# -- llama.cpp's output -------------------------------------------------------------------
+LOG = logging.getLogger("freehold.llama_cpp")
+_GGML_LOG_ERROR, _GGML_LOG_CONT = 4, 5  # ggml.h: enum ggml_log_level
+
+
+class _LogState(threading.local):
+    def __init__(self) -> None:
+        self.partial = ""  # a line llama.cpp has not finished yet (it logs in pieces)
+        self.level = 0
+        self.errors: list[str] | None = None  # collecting while this thread loads a model
+
+
+_LOG_STATE = _LogState()
+
+
+def _on_log(level: int, text: bytes | None, user_data: ctypes.c_void_p) -> None:
+    """llama.cpp's log, line by line, to ``freehold.llama_cpp`` at DEBUG (it may be called
+    from llama.cpp's own threads: it must never raise)."""
+    try:
+        state = _LOG_STATE
+        if level != _GGML_LOG_CONT:
+            state.level = level
+        state.partial += (text or b"").decode("utf-8", errors="replace")
+        if not state.partial.endswith("\n"):
+            return
+        lines, state.partial = state.partial.splitlines(), ""
+        for line in filter(None, (line.strip() for line in lines)):
+            if state.level == _GGML_LOG_ERROR and state.errors is not None:
+                state.errors.append(line)
+            LOG.debug("%s", line)
+    except Exception:  # pragma: no cover - a logging failure must not reach C
+        pass
+
+
+#: the C function pointer handed to llama.cpp (kept alive here for the process's life)
+_ON_LOG = llama_lib.llama_log_callback(_on_log)
+
+
+class _KeepStreams:
+    """Stands in for llama-cpp-python's ``suppress_stdout_stderr``: redirects nothing."""
+
+    def __init__(self, disable: bool = True) -> None:
+        pass
+
+    def __enter__(self) -> _KeepStreams:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+_prepared = False
+_prepare_lock = threading.Lock()
+#: llama-cpp-python's modules that silence the process while loading unless verbose.
+_SILENCING_MODULES = ("llama_cpp.llama", "llama_cpp._internals", "llama_cpp.llama_chat_format")
+
+
+def has_amx() -> bool:
+    """Whether this llama.cpp build runs AMX kernels on this CPU."""
+    return "AMX_INT8 = 1" in llama_lib.llama_print_system_info().decode(errors="replace")
+
+
+def prepare() -> None:
+    """Set llama.cpp up for a server, once per process: its log lines go to logging, it
+    never redirects stdout/stderr, and on AMX CPUs its extra weight buffers are off."""
+    global _prepared
+    with _prepare_lock:
+        if _prepared:
+            return
+        llama_lib.llama_log_set(_ON_LOG, ctypes.c_void_p(0))
+        for name in _SILENCING_MODULES:
+            module = sys.modules.get(name) or importlib.import_module(name)
+            if "suppress_stdout_stderr" in vars(module):
+                vars(module)["suppress_stdout_stderr"] = _KeepStreams
+        if has_amx():
+            _without_extra_buffers()
+        _prepared = True
+
+
+def _without_extra_buffers() -> None:
+    """Make every model load with ``use_extra_bufts`` off (llama.cpp's ``--no-repack``)."""
+    defaults = llama_lib.llama_model_default_params
+
+    def model_params() -> Any:
+        params = defaults()
+        params.use_extra_bufts = False
+        return params
+
+    llama_lib.llama_model_default_params = model_params
+    LOG.debug("AMX CPU: llama.cpp's extra weight buffers (AMX, repacking) are turned off")
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,9 +254,48 @@ def _relay(output: Iterator[Any], job: Job[MeteredLlama]) -> None:
             close()
 
 
+#: a grammar rule with nothing on its right: what an empty ``enum``/``anyOf`` becomes
+_EMPTY_RULE = re.compile(r"^[\w-]+ ::= *$", re.MULTILINE)
+
+
+def grammar_for(llm: MeteredLlama, response_format: dict[str, Any]) -> LlamaGrammar:
+    """The llama.cpp grammar for a ``json_object`` format (any JSON object, or one that
+    follows its ``schema``), checked by llama.cpp's own parser first: given a grammar it
+    cannot parse, llama-cpp-python would sample with a null grammar and crash the process.
+    A schema that cannot be followed is a 400."""
+    schema = response_format.get("schema")
+    if schema is None:
+        text = JSON_GBNF
+    else:
+        try:
+            text = json_schema_to_gbnf(json.dumps(schema))
+        except Exception as exc:  # the converter's errors are many and unnamed
+            raise _unfollowable(f"{type(exc).__name__}: {exc}") from None
+        if _EMPTY_RULE.search(text):
+            raise _unfollowable("it allows no value at all (an empty enum, anyOf or oneOf?)")
+    vocabulary = llama_lib.llama_model_get_vocab(llm.model)
+    sampler = llama_lib.llama_sampler_init_grammar(vocabulary, text.encode(), b"root")
+    if not sampler:
+        raise _unfollowable("llama.cpp cannot parse the grammar made from it")
+    llama_lib.llama_sampler_free(sampler)
+    return LlamaGrammar.from_string(text, verbose=False)
+
+
+def _unfollowable(reason: str) -> InvalidRequest:
+    return InvalidRequest(
+        f"response_format: this JSON schema cannot be followed by a local model: {reason}"[:500],
+        param="response_format",
+    )
+
+
 def _generate(llm: MeteredLlama, job: Job[MeteredLlama], kwargs: dict[str, Any]) -> None:
     """Run one chat completion in a worker thread, emitting chunks (stream) and a _Done."""
     _check_context(llm, kwargs["messages"])
+    if "logit_bias" in kwargs:
+        wire.check_tokens(kwargs["logit_bias"], llm.n_vocab())
+    response_format = kwargs.pop("response_format", None)
+    if response_format is not None:
+        kwargs["grammar"] = grammar_for(llm, response_format)
     meter = TokenMeter(job.cancelled)
     llm.meter = meter
     started = time.perf_counter()

@@ -2,15 +2,18 @@
 ``Llama.create_chat_completion`` arguments, and its answers back with freehold's usage.
 
 - ``response_format`` ``json_object`` (optionally with a ``schema``) and ``json_schema``
-  become llama.cpp grammars; ``stop``, ``max_tokens``/``max_completion_tokens`` (else the
-  model's ``default_max_tokens``, capped by the context window), ``temperature``, ``top_p``,
-  ``seed``, ``presence_penalty``, ``frequency_penalty`` and ``logit_bias`` pass through.
+  become ``{"type": "json_object", "schema": …}``, which the provider compiles into a
+  llama.cpp grammar; ``stop``, ``max_tokens``/``max_completion_tokens`` (else the model's
+  ``default_max_tokens``, capped by the context window), ``temperature``, ``top_p``,
+  ``seed``, ``presence_penalty`` and ``frequency_penalty`` pass through, and ``logit_bias``
+  once checked (token ids, biases from -100 to 100).
 - Text parts of a message are joined; ``n`` > 1, ``tools`` and image parts are refused with
   ``UnsupportedParameter`` rather than ignored.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from freehold.core.errors import InvalidRequest, UnsupportedParameter
@@ -33,12 +36,45 @@ def chat_kwargs(request: ChatRequest, default_max_tokens: int) -> dict[str, Any]
         if value is not None:
             kwargs[name] = value
     extra = request.model_extra or {}
-    if isinstance(extra.get("logit_bias"), dict):
-        kwargs["logit_bias"] = {str(k): float(v) for k, v in extra["logit_bias"].items()}
+    if extra.get("logit_bias") is not None:
+        kwargs["logit_bias"] = logit_bias(extra["logit_bias"])
     response_format = _response_format(request.response_format)
     if response_format is not None:
         kwargs["response_format"] = response_format
     return kwargs
+
+
+#: a token id as JSON writes it: decimal digits, within llama.cpp's 32-bit ids
+_TOKEN_ID = re.compile(r"[0-9]{1,10}")
+
+
+def logit_bias(value: Any) -> dict[str, float]:
+    """``logit_bias`` as OpenAI defines it: token id → a number from -100 to 100. Whether
+    each id is in the model's vocabulary is checked where the model is (``check_tokens``)."""
+    if not isinstance(value, dict):
+        raise InvalidRequest(
+            "logit_bias must be an object mapping token ids to numbers", param="logit_bias"
+        )
+    biases: dict[str, float] = {}
+    for key, bias in value.items():
+        if not _TOKEN_ID.fullmatch(key):
+            raise InvalidRequest(f"logit_bias: {key[:40]!r} is not a token id", param="logit_bias")
+        if isinstance(bias, bool) or not isinstance(bias, int | float) or not -100 <= bias <= 100:
+            raise InvalidRequest(
+                f"logit_bias[{key!r}] must be a number from -100 to 100", param="logit_bias"
+            )
+        biases[str(int(key))] = float(bias)
+    return biases
+
+
+def check_tokens(biases: dict[str, float], vocabulary: int) -> None:
+    """Refuse (400) a ``logit_bias`` naming a token the model does not have."""
+    for key in biases:
+        if int(key) >= vocabulary:
+            raise InvalidRequest(
+                f"logit_bias: token {key} is not in this model's vocabulary ({vocabulary} tokens)",
+                param="logit_bias",
+            )
 
 
 def _message(message: Message, index: int) -> dict[str, Any]:

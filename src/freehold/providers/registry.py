@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from freehold.config.schema import ModelSettings
-from freehold.core.importer import MissingExtra, import_string
+from freehold.core.importer import import_string
 from freehold.providers.base import Provider
 from freehold.providers.http import ClientPool
 
@@ -17,17 +17,22 @@ BACKENDS: dict[str, tuple[str, str | None]] = {
 }
 
 
-def missing_backends(models: Iterable[ModelSettings]) -> list[str]:
-    """For each configured model whose backend's optional dependency is not installed, a
-    message saying what to install (empty when everything can be served)."""
-    problems = []
-    for settings in models:
-        target, extra = BACKENDS[settings.backend]
-        try:
-            import_string(target, extra)
-        except MissingExtra as exc:
-            problems.append(f"model {settings.name!r} (backend {settings.backend}): {exc}")
-    return problems
+def by_folded_case(names: Iterable[str]) -> dict[str, list[str]]:
+    """``names`` grouped by their case-folded form, for :func:`canonical_name`."""
+    index: dict[str, list[str]] = {}
+    for name in names:
+        index.setdefault(name.casefold(), []).append(name)
+    return index
+
+
+def canonical_name(name: str, index: dict[str, list[str]]) -> str | None:
+    """The name ``name`` refers to among those indexed by :func:`by_folded_case`: itself
+    when it is one of them exactly, else the only one equal to it ignoring case, else None
+    (unknown, or ambiguous: two names differing only in case match exactly or not at all)."""
+    candidates = index.get(name.casefold(), [])
+    if name in candidates:
+        return name
+    return candidates[0] if len(candidates) == 1 else None
 
 
 class ProviderRegistry:
@@ -40,9 +45,15 @@ class ProviderRegistry:
             factory = import_string(target, extra)
             self._providers[settings.name] = factory(settings, self._pool)
             self._settings[settings.name] = settings
+        self._folded = by_folded_case(self._providers)
 
     def get(self, name: str) -> Provider | None:
         return self._providers.get(name)
+
+    def canonical(self, name: str) -> str | None:
+        """The configured model a client's ``model`` means: the exact name, else the only
+        configured name equal to it ignoring case, else None (see :func:`canonical_name`)."""
+        return canonical_name(name, self._folded)
 
     def settings(self, name: str) -> ModelSettings:
         return self._settings[name]

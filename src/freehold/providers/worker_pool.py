@@ -2,9 +2,11 @@
 (e.g. a loaded model), fed from one fair FIFO queue.
 
 ``submit`` refuses (503 with ``Retry-After``) when every worker is busy and ``max_queue``
-jobs already wait. A job's results travel back to the loop as they are produced; when the
-consumer stops listening (a client went away) the job's ``cancelled`` event is set, so the
-work can stop early and the worker is freed. A job cancelled while still waiting is skipped.
+jobs already wait. A model that could not be loaded answers 503 ``model_unavailable``; the
+reason, which may name server paths, is logged once rather than sent. A job's results travel
+back to the loop as they are produced; when the consumer stops listening (a client went
+away) the job's ``cancelled`` event is set, so the work can stop early and the worker is
+freed. A job cancelled while still waiting is skipped.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from freehold.core.errors import FreeholdError, ServiceUnavailable
+from freehold.core.errors import ServiceUnavailable
 
 log = logging.getLogger("freehold.workers")
 
@@ -169,10 +171,10 @@ class WorkerPool(Generic[E]):
         if job.cancelled.is_set():
             job.finish()
             return
-        if engine is None:
+        if engine is None:  # 503, naming no file: the reason is in the log, once
             job.finish(
-                FreeholdError(
-                    f"Local model {self.name!r} could not be loaded: {self.load_error}",
+                ServiceUnavailable(
+                    f"Local model {self.name!r} could not be loaded; the gateway's log says why.",
                     code="model_unavailable",
                 )
             )

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from freehold.config.defaults import default_settings
+from freehold.config.schema import ModelSettings
+from freehold.providers.registry import ProviderRegistry, by_folded_case, canonical_name
 
 
 def test_nothing_configured(tmp_path: Path) -> None:
@@ -16,16 +20,64 @@ def test_nothing_configured(tmp_path: Path) -> None:
 def test_every_gguf_in_the_models_directory_is_a_local_model(tmp_path: Path) -> None:
     models = tmp_path / "models"
     models.mkdir()
-    for name in ("Qwen2.5-0.5B-Instruct-Q4_K_M.gguf", "b.gguf", "c.gguf.part", "notes.txt"):
+    for name in ("Qwen2.5-0.5B-Instruct-Q4_K_M.gguf", "b.GGUF", "c.gguf.part", "notes.txt"):
         (models / name).write_bytes(b"GGUF")
+    (models / "folder.gguf").mkdir()
     settings = default_settings({"FREEHOLD_HOME": str(tmp_path)})
-    assert [m.name for m in settings.models] == ["qwen2.5-0.5b-instruct-q4_k_m", "b"]
+    assert [m.name for m in settings.models] == ["Qwen2.5-0.5B-Instruct-Q4_K_M", "b"]
     first = settings.models[0]
     assert (first.backend, first.locality, first.path) == (
         "llamacpp",
         "local",
         str(models / "Qwen2.5-0.5B-Instruct-Q4_K_M.gguf"),
     )
+
+
+@pytest.mark.parametrize(
+    ("file", "name"),
+    [
+        ("SmolLM2-135M-Instruct.Q4_1.gguf", "SmolLM2-135M-Instruct.Q4_1"),  # as written
+        ("my model  v2.gguf", "my-model-v2"),  # a model name has no spaces
+        ("tab\tname.gguf", "tab-name"),
+    ],
+)
+def test_a_model_is_named_after_its_file_as_written(tmp_path: Path, file: str, name: str) -> None:
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / file).write_bytes(b"GGUF")
+    settings = default_settings({"FREEHOLD_HOME": str(tmp_path)})
+    assert [m.name for m in settings.models] == [name]
+
+
+def registry(*names: str) -> ProviderRegistry:
+    return ProviderRegistry(
+        ModelSettings(name=n, backend="openai", base_url="http://127.0.0.1:9/v1") for n in names
+    )
+
+
+def test_names_match_exactly_else_ignoring_case() -> None:
+    models = registry("SmolLM2-135M-Instruct.Q4_1", "gpt-4o")
+    assert models.canonical("SmolLM2-135M-Instruct.Q4_1") == "SmolLM2-135M-Instruct.Q4_1"
+    assert models.canonical("smollm2-135m-instruct.q4_1") == "SmolLM2-135M-Instruct.Q4_1"
+    assert models.canonical("GPT-4O") == "gpt-4o"
+    assert models.canonical("gpt-4") is None
+    assert models.canonical("") is None
+
+
+def test_names_differing_only_in_case_match_exactly_only() -> None:
+    models = registry("Model", "model", "other")
+    assert models.canonical("Model") == "Model"
+    assert models.canonical("model") == "model"
+    assert models.canonical("MODEL") is None  # ambiguous
+    assert models.canonical("OTHER") == "other"
+
+
+def test_the_case_insensitive_index_takes_any_names() -> None:
+    """What the pipeline can use for route names too."""
+    index = by_folded_case(["fast", "Cheap", "cheap-v2", "Straße"])
+    assert canonical_name("FAST", index) == "fast"
+    assert canonical_name("cheap", index) == "Cheap"
+    assert canonical_name("STRASSE", index) == "Straße"  # full case folding
+    assert canonical_name("nope", index) is None
 
 
 def test_providers_from_the_environment(tmp_path: Path) -> None:

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import io
 import sys
 import tracemalloc
 from pathlib import Path
+from typing import BinaryIO
 
 import pytest
 
-from freehold.core.importer import MissingExtra
-from freehold.modelfiles.gguf_info import quantization_from_filename, read_info, scan
+from freehold.modelfiles.gguf_header import Array, read_header
+from freehold.modelfiles.gguf_info import (
+    FILE_TYPES,
+    TENSOR_TYPES,
+    quantization_from_filename,
+    read_info,
+    scan,
+)
 
 from .conftest import MakeGGUF
 
@@ -76,16 +84,98 @@ def test_scan_of_a_missing_directory_is_empty(tmp_path: Path) -> None:
     assert scan(tmp_path / "nope") == []
 
 
-def test_without_gguf_installed_the_error_says_how_to_install(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+def test_reading_needs_no_optional_library(
+    tmp_path: Path, make_gguf: MakeGGUF, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setitem(sys.modules, "gguf", None)
-    path = tmp_path / "m-Q4_K_M.gguf"
-    path.write_bytes(b"GGUF")
-    with pytest.raises(MissingExtra, match=r"pip install 'freehold\[local\]'"):
-        read_info(path)
-    [info] = scan(tmp_path)
-    assert info.quantization == "Q4_K_M" and info.error and "freehold[local]" in info.error
+    path = make_gguf(tmp_path / "m.gguf")
+    for name in ("gguf", "numpy"):
+        monkeypatch.setitem(sys.modules, name, None)  # importing them now fails
+    assert read_info(path).quantization == "Q4_K_M"
+
+
+def test_a_big_vocabulary_is_stepped_over_not_decoded(tmp_path: Path, make_gguf: MakeGGUF) -> None:
+    """The cause of a slow `freehold models`: 150k-token vocabularies decoded element by
+    element. Reading one must stay small in memory and read the header only."""
+    path = make_gguf(tmp_path / "big-vocab.gguf", vocab=200_000, rows=1 << 17)
+    tracemalloc.start()
+    try:
+        info = read_info(path)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert (info.name, info.quantization, info.context_length) == ("tiny-test", "Q4_K_M", 4096)
+    assert peak < 2_000_000  # gguf.GGUFReader peaked at 640 MB here
+    with path.open("rb") as file:
+        counting = CountingReader(file)
+        header = read_header(counting, path.stat().st_size)  # type: ignore[arg-type]
+    tokens = header.metadata["tokenizer.ggml.tokens"]
+    assert tokens == Array(element_type=8, length=200_000)
+    assert header.size < path.stat().st_size - (1 << 17) * 8 * 4  # the tensor data is after it
+    assert counting.read_bytes <= header.size + (1 << 18)  # the header, plus one read ahead
+
+
+class CountingReader:
+    def __init__(self, file: BinaryIO) -> None:
+        self.file = file
+        self.read_bytes = 0
+
+    def read(self, size: int = -1) -> bytes:
+        data = self.file.read(size)
+        self.read_bytes += len(data)
+        return data
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        return self.file.seek(offset, whence)
+
+
+def test_a_big_endian_file_reads_the_same(tmp_path: Path, make_gguf: MakeGGUF) -> None:
+    little = read_info(make_gguf(tmp_path / "le.gguf", vocab=10))
+    big = read_info(make_gguf(tmp_path / "be.gguf", vocab=10, big_endian=True))
+    assert big.error is None
+    assert (big.architecture, big.quantization, big.parameters, big.context_length) == (
+        little.architecture,
+        little.quantization,
+        little.parameters,
+        little.context_length,
+    )
+
+
+def test_every_truncation_is_a_clear_error(tmp_path: Path, make_gguf: MakeGGUF) -> None:
+    whole = make_gguf(tmp_path / "m.gguf", vocab=5).read_bytes()
+    header_size = read_header(io.BytesIO(whole), len(whole)).size
+    cut = tmp_path / "cut.gguf"
+    for size in range(header_size):
+        cut.write_bytes(whole[:size])
+        with pytest.raises(ValueError, match="GGUF"):
+            read_info(cut)
+
+
+@pytest.mark.parametrize(
+    ("offset", "value", "message"),
+    [
+        (4, 1, "GGUF version 1 is not supported"),
+        (8, 1 << 60, "a tensor table of .* overruns the file"),
+        (16, 1 << 60, "a metadata table of .* overruns the file"),
+    ],
+)
+def test_damaged_counts_are_refused_before_anything_is_read(
+    tmp_path: Path, make_gguf: MakeGGUF, offset: int, value: int, message: str
+) -> None:
+    data = bytearray(make_gguf(tmp_path / "m.gguf").read_bytes())
+    width = 4 if offset == 4 else 8
+    data[offset : offset + width] = value.to_bytes(width, "little")
+    with pytest.raises(ValueError, match=message):
+        read_header(io.BytesIO(bytes(data)), len(data))
+
+
+def test_type_names_match_the_gguf_library() -> None:
+    gguf = pytest.importorskip("gguf")
+    for tensor_type in gguf.GGMLQuantizationType:
+        assert TENSOR_TYPES[tensor_type.value] == tensor_type.name
+    for file_type in gguf.LlamaFileType:
+        if file_type.name != "GUESSED":
+            name = file_type.name.removeprefix("MOSTLY_").removeprefix("ALL_")
+            assert FILE_TYPES[file_type.value] == name
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,10 @@ from __future__ import annotations
 import hashlib
 import importlib
 import json
+import os
 import random
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -130,6 +133,53 @@ def test_models_lists_local_files(tmp_path: Path, make_gguf: MakeGGUF) -> None:
     row = next(line for line in table.splitlines() if line.startswith("tiny.gguf"))
     assert row.split()[:5] == ["tiny.gguf", *row.split()[1:3], "Q4_K_M", "llama"]
     assert "half.gguf.part" not in table
+
+
+#: runs `freehold models --json`, then says which heavy libraries it imported
+LIST_AND_REPORT_IMPORTS = """
+import json, sys
+sys.argv = ["freehold", "models", "--json"]
+from freehold.cli.main import main
+try:
+    main()
+except SystemExit as exit:
+    assert not exit.code, exit.code
+heavy = ("gguf", "numpy", "llama_cpp")
+sys.stderr.write(json.dumps([name for name in heavy if name in sys.modules]))
+"""
+
+
+def test_listing_models_reads_headers_without_heavy_libraries(
+    tmp_path: Path, make_gguf: MakeGGUF
+) -> None:
+    """`freehold models` took 8-16 s: ``gguf.GGUFReader`` decoded every vocabulary entry of
+    every file. The header reader needs neither gguf nor numpy, nor llama.cpp."""
+    models_dir = tmp_path / "models"
+    models_dir.mkdir()
+    make_gguf(models_dir / "Big-Vocab-Q4_K_M.gguf", vocab=50_000)
+    (models_dir / "broken.gguf").write_bytes(b"GGUF")
+    env = {
+        **{
+            k: v
+            for k, v in os.environ.items()
+            if k not in {"FREEHOLD_CONFIG", "OPENAI_API_KEY", "ANTHROPIC_API_KEY"}
+        },
+        "FREEHOLD_HOME": str(tmp_path),
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", LIST_AND_REPORT_IMPORTS],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    assert json.loads(done.stderr.splitlines()[-1]) == []
+    listing = json.loads(done.stdout)
+    assert [m["name"] for m in listing["models"]] == ["Big-Vocab-Q4_K_M", "broken"]
+    big, broken = listing["local_files"]
+    assert (big["quantization"], big["context_length"], big["error"]) == ("Q4_K_M", 4096, None)
+    assert "not a readable GGUF file" in broken["error"]
 
 
 def test_models_without_local_files_says_how_to_pull(tmp_path: Path) -> None:

@@ -97,3 +97,32 @@ def test_answers_carry_the_served_name_and_freehold_usage() -> None:
     }
     chunk = wire.usage_chunk("c1", 9, "local", Usage(5, 2))
     assert chunk["choices"] == [] and chunk["usage"]["total_tokens"] == 7
+
+
+def test_logit_bias_is_checked_and_normalised() -> None:
+    kwargs = wire.chat_kwargs(req(logit_bias={"7": 5, "0012": -100.0, "3": 100}), 8)
+    assert kwargs["logit_bias"] == {"7": 5.0, "12": -100.0, "3": 100.0}
+    wire.check_tokens(kwargs["logit_bias"], vocabulary=13)
+    with pytest.raises(InvalidRequest, match="token 12 is not in this model's vocabulary"):
+        wire.check_tokens(kwargs["logit_bias"], vocabulary=12)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        [3],
+        "3",
+        {"abc": 1},
+        {"-1": 1},
+        {"1" * 11: 1},
+        {"3": 100.5},
+        {"3": "1"},
+        {"3": True},
+        {"3": None},
+        {"3": float("nan")},
+    ],
+)
+def test_bad_logit_bias_is_a_400(value: Any) -> None:
+    with pytest.raises(InvalidRequest) as caught:
+        wire.chat_kwargs(req(logit_bias=value), 8)
+    assert (caught.value.status, caught.value.param) == (400, "logit_bias")

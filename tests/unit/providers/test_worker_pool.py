@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from freehold.core.errors import FreeholdError, ServiceUnavailable
+from freehold.core.errors import ServiceUnavailable
 from freehold.providers.worker_pool import Job, WorkerPool
 
 
@@ -141,18 +141,30 @@ def test_failures_reach_the_caller() -> None:
         p.close()
 
 
-def test_a_model_that_fails_to_load_answers_every_request_clearly() -> None:
+def test_a_model_that_fails_to_load_answers_every_request_clearly(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     def broken() -> Engine:
         raise OSError("no such file: /models/x.gguf")
 
     p = pool(factory=broken)
 
-    async def main() -> None:
-        with pytest.raises(FreeholdError, match="could not be loaded: no such file"):
-            await collect(p.submit(lambda engine, job: job.emit(1)))
+    async def main() -> list[ServiceUnavailable]:
+        refusals = []
+        for _ in range(2):
+            with pytest.raises(ServiceUnavailable) as caught:
+                await collect(p.submit(lambda engine, job: job.emit(1)))
+            refusals.append(caught.value)
+        return refusals
 
     try:
-        asyncio.run(main())
+        refusals = asyncio.run(main())
     finally:
         p.close()
     assert isinstance(p.load_error, OSError)
+    for refusal in refusals:
+        assert (refusal.status, refusal.code) == (503, "model_unavailable")
+        assert "'m' could not be loaded" in refusal.message
+        assert "/models" not in refusal.message  # no server path to the client
+    [logged] = [r for r in caplog.records if r.name == "freehold.workers"]
+    assert "no such file: /models/x.gguf" in logged.getMessage()
