@@ -283,3 +283,52 @@ def test_the_admin_api_is_off_without_a_master_key(gateway: Gateway) -> None:
     response = httpx.get(gateway.url + "/admin/keys", headers=ADMIN)
     assert response.status_code == 403
     assert response.json()["error"]["code"] == "admin_disabled"
+
+
+@pytest.mark.redis
+def test_a_free_model_on_redis_counts_every_request_and_leaves_no_hold(
+    start_gateway: StartGateway, redis_url: str
+) -> None:
+    """A price-0 model holds 0 USD: every settlement must still release its hold and count
+    the request (Redis once refused to release 0, so a token budget filled with holds)."""
+
+    def edit(config: dict[str, Any]) -> None:
+        with_keys(store=redis_url)(config)
+        free = {**config["models"][0], "name": "free"}
+        free["price"] = {"input_per_mtok": 0, "output_per_mtok": 0}
+        config["models"].append(free)
+
+    gateway = start_gateway(edit)
+    budget = 200
+    key = create_key(gateway, budget_tokens=budget)
+    headers = {"authorization": f"Bearer {key['key']}"}
+    statuses, refusal = [], ""
+    for i in range(60):  # one at a time: nothing else is in flight when one is refused
+        response = httpx.post(
+            gateway.url + CHAT,
+            json={
+                "model": "free",
+                "max_tokens": 8,
+                "messages": [{"role": "user", "content": f"free n{i}"}],
+            },
+            headers=headers,
+        )
+        statuses.append(response.status_code)
+        if response.status_code != 200:
+            refusal = response.json()["error"]["message"]
+            break
+    ok = statuses.count(200)
+    assert statuses == [200] * ok + [429], statuses
+    # each answer is 6 tokens (2 prompt, 4 completion); the refusal came when the next
+    # worst case no longer fit, with nothing held
+    used = 6 * ok
+    assert f"{budget} tokens per month: {used} used, 0 held by requests in flight" in refusal
+    worst = int(refusal.split("could use up to ")[1].split(")")[0])
+    assert used + worst > budget >= used - 6 + worst
+    spent, requests, tokens = settled_spend(gateway, key["id"])
+    assert (spent, requests, tokens) == (Decimal(0), ok, used)
+    line = httpx.get(gateway.url + f"/admin/keys/{key['id']}", headers=ADMIN).json()["usage"]
+    assert line["remaining_tokens"] == budget - used  # no token is held either
+    rows = wait_rows(gateway.rows, ok + 1)
+    assert sorted(r.status for r in rows) == [200] * ok + [429]
+    assert all(r.cost_usd == 0 for r in rows)

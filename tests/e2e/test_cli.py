@@ -189,7 +189,10 @@ def test_check_config_json_and_config_option(tmp_path: Path) -> None:
         "valid": False,
         "problems": [{"key": "models[0].base_url", "reason": "required key is missing"}],
     }
-    assert freehold("check-config").returncode == 2  # no file named: a usage error
+    # no file named: $FREEHOLD_CONFIG, as every command reads it
+    from_env = freehold("check-config", "--json", env={"FREEHOLD_CONFIG": str(path)})
+    assert from_env.returncode == 2
+    assert json.loads(from_env.stdout)["path"] == str(path)
 
 
 def test_check_config_builds_validator_specs(tmp_path: Path) -> None:
@@ -223,3 +226,35 @@ def test_route_router_files_are_checked(tmp_path: Path) -> None:
     assert lines[0].startswith(f"{path}:routes[0].router: ")
     assert "No such file" in lines[0]
     assert lines[1] == f"{path}:routes[1].router: not a freehold router file"
+
+
+def test_check_config_without_a_file_checks_the_zero_config_defaults(tmp_path: Path) -> None:
+    """What `freehold serve` with no config would run: the GGUFs in $FREEHOLD_HOME/models,
+    the models of the API keys in the environment, the ledger in $FREEHOLD_HOME."""
+    home = tmp_path / "home"
+    env = {
+        "FREEHOLD_HOME": str(home),
+        "FREEHOLD_CONFIG": "",
+        "OPENAI_API_KEY": "",
+        "ANTHROPIC_API_KEY": "sk-ant-zero-config-0123456789",
+    }
+    result = freehold("check-config", env=env)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("zero-config defaults: ok (")
+    assert lines[0].endswith(f" model(s), ledger {home / 'ledger.db'})")
+    assert lines[1:] and all(
+        line.split()[1:] == ["anthropic", "https://api.anthropic.com"] for line in lines[1:]
+    )
+    assert "sk-ant" not in result.stdout + result.stderr
+    data = json.loads(freehold("check-config", "--json", env=env).stdout)
+    assert data["path"] is None and data["valid"] is True
+    assert (data["source"], data["ledger"]) == ("zero-config defaults", str(home / "ledger.db"))
+    assert len(data["models"]) == len(lines) - 1
+    # a problem in the defaults is reported as theirs, exit 2
+    bad = freehold("check-config", env={**env, "ANTHROPIC_API_KEY": "", "OPENAI_API_KEY": "sk-x",
+                                          "FREEHOLD_OPENAI_MODELS": "good,two words"})  # fmt: skip
+    assert bad.returncode == 2
+    assert bad.stderr.splitlines() == [
+        "zero-config defaults:models[1].name: String should match pattern '^[^\\s]+$'"
+    ]

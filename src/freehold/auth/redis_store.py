@@ -10,8 +10,9 @@ replicas (Redis runs a script to the end before any other command). Layout, unde
     h:<bucket>        sorted set: hold id → expiry   ha:<bucket>  hash: hold id → "nusd tokens"
     w:<window>        hash requests tokens (expires two minutes after its minute)
 
-Amounts are integers (nano-dollars, tokens); Lua compares them as doubles, exact below 2^53
-(nine million dollars per bucket).
+Amounts are integers (nano-dollars, tokens), added to Redis as the decimal strings Python
+sent (never through a Lua number, whose ``tostring`` keeps 14 digits); Lua compares them as
+doubles, exact below 2^53 (nine million dollars per bucket).
 """
 
 from __future__ import annotations
@@ -25,13 +26,19 @@ from freehold.auth.keys import KeyRecord, from_json, to_json
 from freehold.core.importer import import_string
 
 #: Release one hold from its bucket (false when it is not held any more): KEYS b, ha.
+#: A zero amount is skipped: ``-0`` is what Lua makes of it, and Redis refuses ``-0`` as an
+#: integer, which once failed every settlement and expiry of a price-0 request's hold.
 _RELEASE = """
+local function decrement(b, field, amount)
+  local value = tonumber(amount)
+  if value ~= 0 then redis.call('HINCRBY', b, field, string.format('%d', -value)) end
+end
 local function release(b, ha, id)
   local amounts = redis.call('HGET', ha, id)
   if not amounts then return false end
   local sep = string.find(amounts, ' ')
-  redis.call('HINCRBY', b, 'held_nusd', -tonumber(string.sub(amounts, 1, sep - 1)))
-  redis.call('HINCRBY', b, 'held_tokens', -tonumber(string.sub(amounts, sep + 1)))
+  decrement(b, 'held_nusd', string.sub(amounts, 1, sep - 1))
+  decrement(b, 'held_tokens', string.sub(amounts, sep + 1))
   redis.call('HDEL', ha, id)
   return true
 end
@@ -86,16 +93,16 @@ if tonumber(ARGV[8]) == 1 then
   if rpm >= 0 and requests + 1 > rpm then return {'rpm', 0, requests, wtokens, out} end
   if tpm >= 0 and wtokens + prompt > tpm then return {'tpm', 0, requests, wtokens, out} end
   redis.call('HINCRBY', w, 'requests', 1)
-  redis.call('HINCRBY', w, 'tokens', prompt)
+  redis.call('HINCRBY', w, 'tokens', ARGV[5])
   redis.call('EXPIRE', w, tonumber(ARGV[11]))
   requests, wtokens = requests + 1, wtokens + prompt
 end
 for i = 1, n do
   local b, h, ha = KEYS[3*i-2], KEYS[3*i-1], KEYS[3*i]
-  redis.call('HINCRBY', b, 'held_nusd', nusd)
-  redis.call('HINCRBY', b, 'held_tokens', tokens)
+  redis.call('HINCRBY', b, 'held_nusd', ARGV[3])
+  redis.call('HINCRBY', b, 'held_tokens', ARGV[4])
   redis.call('ZADD', h, expires, id)
-  redis.call('HSET', ha, id, nusd .. ' ' .. tokens)
+  redis.call('HSET', ha, id, ARGV[3] .. ' ' .. ARGV[4])
   out[5*i-1] = out[5*i-1] + nusd
   out[5*i] = out[5*i] + tokens
 end
@@ -110,16 +117,15 @@ _SETTLE = (
     + """
 local n = tonumber(ARGV[1])
 local id = ARGV[2]
-local nusd, tokens = tonumber(ARGV[3]), tonumber(ARGV[4])
 for i = 1, n do
   local b, h, ha = KEYS[3*i-2], KEYS[3*i-1], KEYS[3*i]
   if release(b, ha, id) then redis.call('ZREM', h, id) end
-  redis.call('HINCRBY', b, 'spent_nusd', nusd)
-  redis.call('HINCRBY', b, 'tokens', tokens)
+  redis.call('HINCRBY', b, 'spent_nusd', ARGV[3])
+  redis.call('HINCRBY', b, 'tokens', ARGV[4])
   redis.call('HINCRBY', b, 'requests', 1)
 end
 if tonumber(ARGV[5]) == 1 and redis.call('EXISTS', KEYS[3*n+1]) == 1 then
-  redis.call('HINCRBY', KEYS[3*n+1], 'tokens', tonumber(ARGV[6]))
+  redis.call('HINCRBY', KEYS[3*n+1], 'tokens', ARGV[6])
 end
 return 1
 """

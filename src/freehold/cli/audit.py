@@ -1,13 +1,16 @@
 """``freehold audit``: the data perimeter's record in the ledger, and checks over it.
 
 Exit codes: 0 when every check passes, 1 when one fails (so a CI or compliance job can gate
-on it), 2 when there is nothing to audit: no ledger at the configured location, a ledger
-that cannot be read, a bad config or option. Reading never creates a ledger.
+on it), 2 when there is nothing to audit: no perimeter configured (the ledger is still
+summarised, but no check is run, so none can read as passed), no ledger at the configured
+location, a ledger that cannot be read, a bad config or option. Reading never creates a
+ledger.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import click
 
@@ -54,8 +57,15 @@ def _egress_row(e: Egress) -> list[str]:
             _tally(e.categories), _tally(e.policies)]  # fmt: skip
 
 
-def print_audit(where: str, result: Audit, since: datetime | None) -> None:
-    """The audit as text: a headline, tallies, egress of requests with findings, checks."""
+#: What the audit says, in place of its checks, when the config has no perimeter.
+NOT_CONFIGURED = "no perimeter configured: requests are not scanned"
+
+
+def print_audit(
+    where: str, result: Audit, since: datetime | None, *, configured: bool = True
+) -> None:
+    """The audit as text: a headline, tallies, egress of requests with findings, checks
+    (or, with no perimeter ``configured``, a line saying so in their place)."""
     period = f" since {since.isoformat()}" if since else ""
     click.echo(
         f"perimeter audit of ledger {where}{period}: {result.requests:,} requests, "
@@ -84,6 +94,9 @@ def print_audit(where: str, result: Audit, since: datetime | None) -> None:
     else:
         click.echo("where requests with findings went: nowhere")
     click.echo("")
+    if not configured:
+        click.echo(f"{NOT_CONFIGURED} (no check run; add `perimeter:` to the config)")
+        return
     for check in result.checks:
         click.echo(_check_line(check))
 
@@ -103,17 +116,28 @@ def audit_command(config_path: str | None, as_json: bool, since: datetime | None
       local_only requests stayed inside
       blocked requests reached no model
 
-    An egress not recorded as inside counts as outside. Exit 0 when every check passes, 1 when
-    one fails (for CI and compliance gates), 2 when there is no ledger to audit, it cannot be
-    read, or the config or options are wrong.
+    An egress not recorded as inside counts as outside. Without a perimeter in the config the
+    checks are not run: the audit says "no perimeter configured" instead. Exit 0 when every
+    check passes, 1 when one fails (for CI and compliance gates), 2 when there is nothing to
+    audit (no perimeter configured, no ledger), the ledger cannot be read, or the config or
+    options are wrong.
     """
-    url = load_config(config_path).ledger
+    settings = load_config(config_path)
+    url, configured = settings.ledger, settings.perimeter is not None
     result = audit(read_ledger_rows(url, since, "audit"))
     if as_json:
-        data = {"ledger": describe(url), "since": since.isoformat() if since else None}
+        data: dict[str, Any] = {
+            "ledger": describe(url),
+            "since": since.isoformat() if since else None,
+            "perimeter": "configured" if configured else "not configured",
+        }
         data.update(result.to_json())
+        if not configured:
+            data["checks"] = []
         echo_json(data)
     else:
-        print_audit(describe(url), result, since)
+        print_audit(describe(url), result, since, configured=configured)
+    if not configured:
+        raise SystemExit(2)
     if not result.passed:
         raise SystemExit(1)

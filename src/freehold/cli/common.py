@@ -13,7 +13,7 @@ import orjson
 
 from freehold.config import ConfigError, Settings, load_settings
 from freehold.config.defaults import default_settings
-from freehold.core.importer import MissingExtra
+from freehold.core.importer import MissingExtra, import_string
 from freehold.ledger import LedgerError, LedgerNotFound, LedgerRow, describe, open_store
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -38,10 +38,8 @@ def json_option(func: F) -> F:
 def load_config(config_path: str | None) -> Settings:
     """Settings from ``--config``, ``$FREEHOLD_CONFIG`` or the defaults; exits 2 on problems."""
     path = config_path or os.environ.get("FREEHOLD_CONFIG")
-    if not path:
-        return default_settings()
     try:
-        return load_settings(path)
+        return load_settings(path) if path else default_settings()
     except ConfigError as exc:
         for problem in exc.problems:
             click.echo(problem.render(exc.source), err=True)
@@ -87,3 +85,18 @@ def read_ledger_rows(url: str, since: datetime | None, purpose: str) -> list[Led
         raise CommandError(f"{exc}: nothing to {purpose}") from None
     except (LedgerError, MissingExtra) as exc:
         raise CommandError(f"cannot read the ledger {describe(url)}: {exc}") from None
+
+
+def extra_error(exc: MissingExtra, what: str) -> CommandError:
+    """``what`` cannot run without an optional extra: one line naming it and its install
+    command."""
+    return CommandError(exc.needs(what))
+
+
+def load_extra(target: str, extra: str, what: str) -> Any:
+    """``import_string(target, extra)`` for a command that needs ``extra``: when it is not
+    installed, a :class:`CommandError` naming the extra and its install command."""
+    try:
+        return import_string(target, extra)
+    except MissingExtra as exc:
+        raise extra_error(exc, what) from None

@@ -103,7 +103,7 @@ def with_store(
     except FreeholdError as exc:
         raise InputError(exc.message) from None
     except MissingExtra as exc:
-        raise StoreError(str(exc)) from None
+        raise StoreError(exc.needs(f"the budget store {describe(url)}")) from None
     except Exception as exc:  # a store failure is a message, never a traceback
         detail = str(exc) or type(exc).__name__
         raise StoreError(f"the budget store {describe(url)} failed: {detail}") from None

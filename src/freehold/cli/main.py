@@ -9,6 +9,7 @@ from freehold.cli.audit import audit_command
 from freehold.cli.bench import bench
 from freehold.cli.budget import budget
 from freehold.cli.check_config import check_config
+from freehold.cli.common import extra_error
 from freehold.cli.keys import keys
 from freehold.cli.ledger import ledger
 from freehold.cli.models import models
@@ -17,6 +18,7 @@ from freehold.cli.pull import pull
 from freehold.cli.report import report_command
 from freehold.cli.router import router
 from freehold.cli.serve import serve
+from freehold.core.importer import MissingExtra
 
 HELP_OPTIONS = ["-h", "--help"]
 
@@ -56,4 +58,12 @@ _help_everywhere(cli)
 
 
 def main() -> None:
-    cli()
+    """The ``freehold`` command. Commands import their optional libraries when they run; one
+    that is missing ends the command with a line naming the extra to install (exit 2),
+    never a traceback, wherever it was imported."""
+    try:
+        cli()
+    except MissingExtra as exc:
+        error = extra_error(exc, "this command")
+        error.show()
+        raise SystemExit(error.exit_code) from None

@@ -6,12 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from freehold.config import Settings
-from freehold.core.importer import MissingExtra
+from freehold.core.importer import MissingExtra, import_string
 from freehold.ledger import LedgerError, open_store
-from freehold.ledger.factory import describe
-from freehold.providers.registry import missing_backends
+from freehold.ledger.factory import describe, store_kind
+from freehold.providers.registry import BACKENDS
 from freehold.routing import runtime
-from freehold.routing.learners import ArtefactError
 from freehold.validate.base import SpecError
 from freehold.validate.registry import build_all
 
@@ -34,8 +33,13 @@ def route_problems(settings: Settings) -> list[tuple[str, str]]:
         if route.router is None:
             continue
         try:
+            artefact_error = import_string("freehold.routing.learners:ArtefactError", "routing")
+        except MissingExtra as exc:
+            problems.append((f"routes[{index}].router", exc.needs("a trained router")))
+            continue
+        try:
             runtime.load_for(route.router, route.policy)
-        except (OSError, ArtefactError) as exc:
+        except (OSError, artefact_error) as exc:
             problems.append((f"routes[{index}].router", str(exc)))
     return problems
 
@@ -49,14 +53,54 @@ def local_file_problems(settings: Settings) -> list[tuple[str, str]]:
     ]
 
 
+def _needs(key: str, what: str, target: str, extra: str) -> list[tuple[str, str]]:
+    """``[(key, reason)]`` when ``target`` cannot be imported for want of ``extra``."""
+    try:
+        import_string(target, extra)
+    except MissingExtra as exc:
+        return [(key, exc.needs(what))]
+    return []
+
+
+def extra_problems(settings: Settings) -> list[tuple[str, str]]:
+    """(key path, reason) for every part of ``settings`` whose optional extra is not
+    installed: a backend, the ledger's driver, the budget store's (when keys are on), the
+    perimeter's phone and custom-term detectors. Imports only; connects to nothing."""
+    problems = []
+    for index, model in enumerate(settings.models):
+        target, extra = BACKENDS[model.backend]
+        if extra is not None:
+            what = f"model {model.name!r} (backend {model.backend})"
+            problems += _needs(f"models[{index}].backend", what, target, extra)
+    if store_kind(settings.ledger) == "postgresql":
+        problems += _needs("ledger", "a postgresql:// ledger", "psycopg:connect", "postgres")
+    store = settings.budget_store()
+    if settings.auth.master_key is not None and store.startswith(("redis://", "rediss://")):
+        what = "a redis:// budget store"
+        problems += _needs("budgets.store", what, "redis.asyncio:Redis", "redis")
+    perimeter = settings.perimeter
+    if perimeter is not None and "phones" in perimeter.detectors:
+        what = "phone detection"
+        target = "freehold.perimeter.phones:PhoneDetector"
+        problems += _needs("perimeter.detectors", what, target, "perimeter")
+    if perimeter is not None and (perimeter.custom_terms or perimeter.custom_terms_file):
+        what = "custom term matching"
+        target = "ahocorasick:Automaton"
+        problems += _needs("perimeter.custom_terms", what, target, "perimeter")
+    return problems
+
+
 def preflight(settings: Settings) -> list[str]:
-    """What keeps ``settings`` from running here: a backend's extra not installed, a
-    validator spec that cannot be built, a local model file missing, the ledger not opening."""
-    problems = missing_backends(settings.models) + validator_problems(settings)
+    """What keeps ``settings`` from running here: an extra not installed, a validator spec
+    that cannot be built, a local model file missing, the ledger not opening."""
+    extras = extra_problems(settings)
+    problems = [f"{key}: {reason}" for key, reason in extras] + validator_problems(settings)
     problems += [
         f"{key}: {reason}"
         for key, reason in (*local_file_problems(settings), *route_problems(settings))
     ]
+    if any(key == "ledger" for key, _ in extras):
+        return problems
     try:
         open_store(settings.ledger).close()
     except (MissingExtra, LedgerError) as exc:

@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import click
 
-from freehold.cli.bench import arithmetic_check
-from freehold.cli.common import config_option, echo_json, load_config
+from freehold.cli.bench import LEARNED, arithmetic_check
+from freehold.cli.common import config_option, echo_json, load_config, load_extra
 from freehold.core.importer import MissingExtra
 from freehold.ledger import LedgerError, open_store
-from freehold.routing import policies
 from freehold.routing.records import (
     Example,
     Pair,
@@ -70,7 +69,7 @@ def router() -> None:
 
 
 @router.command("train")
-@click.option("--policy", required=True, type=click.Choice(policies.LEARNED))
+@click.option("--policy", required=True, type=click.Choice(LEARNED))
 @click.option(
     "--records",
     "record_files",
@@ -102,6 +101,7 @@ def train(
     """Train a predictive or cascade router and write it to --out (JSON)."""
     if from_ledger == bool(record_files):
         raise click.UsageError("give either --records FILES or --from-ledger")
+    train_policy = load_extra("freehold.routing.policies:train", "routing", "freehold router train")
     if from_ledger:
         if weak is None:
             raise click.UsageError("--from-ledger needs --weak MODEL (whose answers to learn)")
@@ -113,7 +113,7 @@ def train(
         except (OSError, RecordError) as exc:
             raise click.ClickException(str(exc)) from None
     check = arithmetic_check if policy == "cascade" else None
-    trained = policies.train(policy, examples, check)
+    trained = train_policy(policy, examples, check)
     trained.extra.update({"weak": pair.weak, "strong": pair.strong})
     trained.save(out_path)
     summary = {

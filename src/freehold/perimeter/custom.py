@@ -22,17 +22,12 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Iterable, Mapping
 from functools import lru_cache
+from typing import Any
 
 import regex
 
+from freehold.core.importer import import_string
 from freehold.perimeter.base import Finding, span
-
-try:
-    import ahocorasick  # type: ignore[import-not-found]  # no type information shipped
-except ImportError as exc:  # pragma: no cover - exercised only without the extra
-    raise ImportError(
-        "custom term matching needs pyahocorasick: pip install 'freehold[perimeter]'"
-    ) from exc
 
 INVISIBLE = "\u00ad\u034f\u180e\u200b\u200c\u200d\u200e\u200f\u2060\u2061\u2062\u2063\u2064\ufeff"
 #: Folded (lower-case) look-alikes → Latin.
@@ -91,7 +86,9 @@ class TermDetector:
 
     def __init__(self, terms: Mapping[str, str] | Iterable[str]) -> None:
         labelled = terms.items() if isinstance(terms, Mapping) else ((t, "") for t in terms)
-        self._automaton = ahocorasick.Automaton()
+        # pyahocorasick (the ``perimeter`` extra) is needed by terms only, not by patterns
+        automaton: Any = import_string("ahocorasick:Automaton", "perimeter")
+        self._automaton = automaton()
         self.size = 0
         for term, label in labelled:
             key = fold(term.strip()) if not term.isascii() else term.strip().lower()

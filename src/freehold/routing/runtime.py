@@ -7,20 +7,33 @@ records it was trained on (one question each).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
+from freehold.core.importer import import_string
 from freehold.core.types import ChatRequest
-from freehold.routing.features import AnswerCheck
-from freehold.routing.learners import ArtefactError, Router, load
-from freehold.routing.policies import escalation
 from freehold.routing.records import Record
+
+if TYPE_CHECKING:
+    from freehold.routing.features import AnswerCheck
+    from freehold.routing.learners import Router
+
+# numpy (the ``routing`` extra) loads only when a route has a trained router, so a gateway
+# installed without the extra serves every other route.
+EXTRA = "routing"
 
 
 def load_for(path: str | Path, policy: str) -> Router:
-    """The router at ``path``, which must have been trained for ``policy``."""
+    """The router at ``path``, which must have been trained for ``policy``. Raises
+    :class:`~freehold.core.importer.MissingExtra` without the ``routing`` extra."""
+    load: Callable[[Path], Router] = import_string("freehold.routing.learners:load", EXTRA)
+    artefact_error: type[ValueError] = import_string(
+        "freehold.routing.learners:ArtefactError", EXTRA
+    )
     router = load(Path(path).expanduser())
     if router.policy != policy:
-        raise ArtefactError(
+        raise artefact_error(
             f"{path} was trained for {router.policy!r} routing, not {policy!r}; retrain it "
             f"with `freehold router train --policy {policy}`"
         )
@@ -45,6 +58,9 @@ def probability(
     the strongest candidate (P(strong ok) − P(cheap ok)); for a router without a strong model,
     P(cheap ok). ``predictive`` reads the prompt, ``cascade`` also the cheap ``answer``.
     A route keeps the cheap candidate when this reaches its ``target``."""
+    escalation: Callable[..., Sequence[Any]] = import_string(
+        "freehold.routing.policies:escalation", EXTRA
+    )
     record = Record(id="", task="", prompt=prompt, weak_response=answer)
     gain = float(escalation(router, [record], check if router.recipe.answer else None)[0])
     return min(1.0, max(0.0, 1.0 - gain))
