@@ -20,7 +20,7 @@ from freehold.testing import mock_anthropic, mock_openai
 from freehold.testing.gateway_process import start_serve, wait_until_up
 from freehold.testing.servers import ServerThread, free_port
 
-UPSTREAM_KEY = "sk-upstream-SECRET-0123456789"
+UPSTREAM_KEY = "sk-live-7Qm2xZ9pR4vT8kL1nB6cW0yE"
 
 
 class Gateway:
@@ -138,7 +138,7 @@ def start_gateway(
             edit(config)
         path = tmp_path / f"freehold-{len(started)}.yaml"
         path.write_text(yaml.safe_dump(config))
-        env = {**os.environ, "UPSTREAM_KEY": UPSTREAM_KEY}
+        env = {**os.environ, "UPSTREAM_KEY": UPSTREAM_KEY, "FREEHOLD_HOME": str(tmp_path / "home")}
         gateway = Gateway(path, ledger, env)
         started.append(gateway)
         return gateway

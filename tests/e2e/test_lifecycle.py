@@ -50,7 +50,7 @@ def test_sigterm_finishes_in_flight_requests_and_writes_every_row(
     while sum(marker in str(r["body"]) for r in received) < 20:
         assert time.monotonic() < deadline, "the requests never all reached the upstream"
         time.sleep(0.02)
-    assert gateway.stop() in (0, -signal.SIGTERM)
+    assert gateway.stop() == 0  # drained, then a clean exit
     for thread in threads:
         thread.join(timeout=20)
     assert sorted(status for status, _ in results) == [200] * 20
@@ -110,7 +110,7 @@ def test_postgres_ledger(start_gateway: StartGateway, pg_url: str) -> None:
         ids.append(response.headers["x-freehold-request-id"])
     bad = httpx.post(gateway.url + CHAT, json={"model": "nope", "messages": []})
     ids.append(bad.headers["x-freehold-request-id"])
-    assert gateway.stop() in (0, -signal.SIGTERM)
+    assert gateway.stop() == 0  # drained, then a clean exit
     rows = {row.id: row for row in gateway.rows()}
     assert set(rows) == set(ids)
     assert [rows[i].status for i in ids] == [200] * 5 + [400]

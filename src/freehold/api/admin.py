@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.requests import Request
 from starlette.responses import Response
 
-from freehold.api.body import parse_json, read_limited, validation_error
+from freehold.api.body import read_json, validation_error
 from freehold.api.errors import error_response
 from freehold.api.state import AppState
 from freehold.auth import admin
@@ -79,7 +79,7 @@ def _json(data: Any, status: int = 200) -> Response:
 
 
 async def _body(request: Request, model: type[_Limits]) -> _Limits:
-    data = parse_json(await read_limited(request, _BODY_LIMIT))
+    data = await read_json(request, request.app.state.freehold.settings.server, _BODY_LIMIT)
     try:
         return model.model_validate(data)
     except ValidationError as exc:

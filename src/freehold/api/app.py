@@ -5,15 +5,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import Route
 
 from freehold.api import admin, routes
 from freehold.api.errors import on_freehold_error, on_http_exception, on_unexpected
+from freehold.api.hosts import HostGuard, allowed_names
 from freehold.api.state import AppState
 from freehold.auth.enforcer import Clock, Enforcer, utc_now
 from freehold.auth.factory import open_auth_store
@@ -22,16 +25,24 @@ from freehold.config.schema import Settings
 from freehold.core.errors import FreeholdError
 from freehold.ledger import open_store
 from freehold.ledger.factory import open_writer
+from freehold.pipeline.context import RequestContext
 from freehold.pipeline.gateway import Gateway
 from freehold.pipeline.perimeter_gate import PerimeterGate
+from freehold.pipeline.request_log import RequestLog
 from freehold.providers.registry import ProviderRegistry
 
 log = logging.getLogger("freehold")
 
 
-def create_app(settings: Settings, *, clock: Clock = utc_now) -> Starlette:
+def create_app(
+    settings: Settings,
+    *,
+    clock: Clock = utc_now,
+    on_ready: Callable[[AppState], None] | None = None,
+) -> Starlette:
     """The app; ``clock`` is what budget periods and rate windows are read from (tests
-    inject one)."""
+    inject one); ``on_ready`` is called once everything is built (``serve`` prints its
+    summary there)."""
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -56,13 +67,17 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> Starlette:
             perimeter=(
                 PerimeterGate(settings.perimeter, settings.routes) if settings.perimeter else None
             ),
+            request_log=RequestLog(access=settings.server.access_log),
         )
         app.state.freehold = AppState(settings, gateway, store, enforcer)
         if not settings.models:
             log.warning(
-                "no models configured: add one to a config file (see README) and run "
-                "`freehold serve --config FILE`, or download one with `freehold pull NAME`"
+                "no models configured: drop a GGUF file into $FREEHOLD_HOME/models (or run "
+                "`freehold pull NAME`) and restart, or add models to a config file (see "
+                "README) and run `freehold serve --config FILE`"
             )
+        if on_ready is not None:
+            on_ready(app.state.freehold)
         try:
             yield
         finally:
@@ -73,7 +88,28 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> Starlette:
             await asyncio.to_thread(writer.close)
             await asyncio.to_thread(store.close)
 
-    return Starlette(
+    def refused(error: FreeholdError) -> None:
+        """A request refused before any route (foreign Host, malformed HTTP, slow headers)."""
+        state: AppState | None = getattr(app.state, "freehold", None)
+        if state is not None:
+            state.gateway.reject(RequestContext(routes.new_request_id(), None), error)
+
+    middleware = []
+    hosts = allowed_names(settings.server.host, settings.server.allowed_hosts)
+    if hosts is not None:
+        middleware.append(Middleware(HostGuard, allowed=hosts, on_refused=refused))
+    if settings.server.cors_origins:
+        middleware.append(
+            Middleware(
+                CORSMiddleware,
+                allow_origins=list(settings.server.cors_origins),
+                allow_methods=["GET", "POST", "PATCH", "DELETE"],
+                allow_headers=["*"],
+                expose_headers=["*"],
+            )
+        )
+    app = Starlette(
+        middleware=middleware,
         routes=[
             Route("/v1/chat/completions", routes.chat_completions, methods=["POST"]),
             Route("/v1/models", routes.list_models, methods=["GET"]),
@@ -94,3 +130,5 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> Starlette:
         },
         lifespan=lifespan,
     )
+    app.state.refused = refused
+    return app

@@ -1,34 +1,105 @@
-"""Reading a request body: size limit, UTF-8, JSON, then the chat request schema."""
+"""Reading a request body: media type, size and time limits, UTF-8, JSON and its nesting, then
+the chat request schema."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import orjson
 from pydantic import ValidationError
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 
-from freehold.core.errors import InvalidRequest, PayloadTooLarge
+from freehold.config.schema import ServerSettings
+from freehold.core.errors import (
+    ClientClosedRequest,
+    FreeholdError,
+    InvalidRequest,
+    PayloadTooLarge,
+    RequestTimeout,
+    UnsupportedMediaType,
+)
 from freehold.core.types import ChatRequest
 
+#: The most problems one validation error lists (the rest are counted).
+MAX_LISTED_PROBLEMS = 10
+_SHOULD = "Input should be "
+#: Where the HTTP layer leaves its refusal of a request whose body a route is reading.
+REFUSAL_SCOPE_KEY = "freehold.refusal"
 
-async def read_limited(request: Request, limit: int) -> bytes:
+
+def require_json(request: Request) -> None:
+    """A JSON body must say so: a form or plain-text POST is what a web page can make a
+    browser send to a gateway on localhost without a CORS preflight (415)."""
+    declared = request.headers.get("content-type", "")
+    media = declared.partition(";")[0].strip().lower()
+    if media != "application/json" and not (
+        media.startswith("application/") and media.endswith("+json")
+    ):
+        shown = media[:100] or "none"
+        raise UnsupportedMediaType(f"Content-Type must be application/json (got {shown}).")
+
+
+async def read_limited(request: Request, limit: int, timeout_s: float) -> bytes:
     """The whole body, refusing (413) anything larger than ``limit`` bytes without reading it
-    all into memory first."""
+    all into memory first, and (408) a body that takes longer than ``timeout_s`` to arrive."""
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise PayloadTooLarge(f"Request body is {declared} bytes; the limit is {limit} bytes.")
     parts: list[bytes] = []
     size = 0
-    async for part in request.stream():
-        size += len(part)
-        if size > limit:
-            raise PayloadTooLarge(f"Request body exceeds the limit of {limit} bytes.")
-        parts.append(part)
+    try:
+        async with asyncio.timeout(timeout_s):
+            async for part in request.stream():
+                size += len(part)
+                if size > limit:
+                    raise PayloadTooLarge(f"Request body exceeds the limit of {limit} bytes.")
+                parts.append(part)
+    except TimeoutError:
+        raise RequestTimeout(
+            f"The request body did not arrive within {timeout_s:g} s ({size} bytes received)."
+        ) from None
+    except ClientDisconnect:
+        refusal = request.scope.get(REFUSAL_SCOPE_KEY)
+        if isinstance(refusal, FreeholdError):  # the HTTP layer refused the rest of the body
+            raise refusal from None
+        raise ClientClosedRequest(
+            f"The client went away while sending the request body ({size} bytes received)."
+        ) from None
     return b"".join(parts)
 
 
+def too_deep(data: Any, limit: int) -> bool:
+    """Whether ``data`` nests objects and arrays more than ``limit`` levels deep."""
+    stack: list[tuple[Any, int]] = [(data, 1)]
+    while stack:
+        node, depth = stack.pop()
+        children = node.values() if isinstance(node, dict) else node
+        for child in children:
+            if isinstance(child, dict | list):
+                if depth + 1 > limit:
+                    return True
+                stack.append((child, depth + 1))
+    return False
+
+
+async def read_body(request: Request, server: ServerSettings, limit: int | None = None) -> bytes:
+    """The body of a JSON endpoint: declared as JSON, within the server's size (or ``limit``)
+    and time bounds."""
+    require_json(request)
+    return await read_limited(request, limit or server.max_body_bytes, server.body_timeout_s)
+
+
+async def read_json(request: Request, server: ServerSettings, limit: int | None = None) -> Any:
+    """:func:`read_body`, parsed and checked by :func:`parse_json` and :func:`check_nesting`."""
+    raw = await read_body(request, server, limit)
+    data = parse_json(raw)
+    check_nesting(raw, data, server.max_json_depth)
+    return data
+
+
 def parse_json(raw: bytes) -> Any:
+    """The body as JSON; 400 for anything else."""
     if not raw:
         raise InvalidRequest("Request body is empty; expected a JSON object.")
     try:
@@ -45,6 +116,17 @@ def parse_json(raw: bytes) -> Any:
         ) from None
 
 
+def check_nesting(raw: bytes, data: Any, max_depth: int) -> None:
+    """400 for a body nesting objects and arrays deeper than ``max_depth``: no request needs
+    it, and serialising it again could exhaust the encoder's recursion limit. Counting the
+    brackets (in C) bounds the depth from above, so most bodies need no walk."""
+    brackets = raw.count(b"[") + raw.count(b"{")
+    if isinstance(data, dict | list) and brackets > max_depth and too_deep(data, max_depth):
+        raise InvalidRequest(
+            f"Request body nests objects and arrays more than {max_depth} levels deep."
+        )
+
+
 def _param(loc: tuple[int | str, ...], data: Any) -> str:
     """The parameter's path as the client wrote it: ``messages[0].content``. Parts of the
     location that are not in the data (pydantic's names of union members) are left out."""
@@ -58,16 +140,32 @@ def _param(loc: tuple[int | str, ...], data: Any) -> str:
 
 
 def validation_error(exc: ValidationError, data: Any) -> InvalidRequest:
-    first = exc.errors()[0]
-    param = _param(tuple(first["loc"]), data)
-    if first["type"] == "missing":
-        message = f"Missing required parameter: '{param}'."
-    else:
-        message = f"Invalid value for '{param}': {first['msg']}."
-    more = len(exc.errors()) - 1
+    """Every problem of the request, one sentence per parameter (the first
+    :data:`MAX_LISTED_PROBLEMS`, then how many more); ``param`` names the first. A value
+    that fits no member of a union gets one sentence naming what each member wanted."""
+    found: dict[str, list[str]] = {}
+    missing: set[str] = set()
+    for error in exc.errors(include_url=False, include_input=False):
+        param = _param(tuple(error["loc"]), data)
+        if error["type"] == "missing":
+            missing.add(param)
+        reasons = found.setdefault(param, [])
+        reason = error["msg"]
+        if reasons and reason.startswith(_SHOULD) and reasons[0].startswith(_SHOULD):
+            reason = reason.removeprefix(_SHOULD)  # "… a valid string or a valid list"
+        if reason not in reasons:
+            reasons.append(reason)
+    sentences = [
+        f"Missing required parameter: '{param}'."
+        if param in missing
+        else f"Invalid value for '{param}': {' or '.join(reasons)}."
+        for param, reasons in list(found.items())[:MAX_LISTED_PROBLEMS]
+    ]
+    message = " ".join(sentences)
+    more = len(found) - len(sentences)
     if more:
-        message += f" ({more} more problem{'s' if more > 1 else ''} in the request.)"
-    return InvalidRequest(message, param=param or None)
+        message += f" ({more} more problem{'s' if more > 1 else ''} not listed.)"
+    return InvalidRequest(message, param=next(iter(found)) or None)
 
 
 def parse_chat_request(data: Any) -> ChatRequest:

@@ -13,11 +13,20 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from freehold.api import sse
-from freehold.api.body import parse_chat_request, parse_json, read_limited, validation_error
+from freehold.api.body import (
+    check_nesting,
+    parse_chat_request,
+    parse_json,
+    read_body,
+    read_json,
+    validation_error,
+)
+from freehold.api.disconnect import until_disconnect
 from freehold.api.errors import error_response
 from freehold.api.state import AppState
 from freehold.core.errors import FreeholdError
 from freehold.core.money import format_usd
+from freehold.core.types import MAX_MODEL_NAME
 from freehold.ledger.base import Feedback
 from freehold.pipeline.context import RequestContext
 
@@ -35,7 +44,7 @@ def new_request_id() -> str:
 
 def _requested_model(data: Any) -> str | None:
     model = data.get("model") if isinstance(data, dict) else None
-    return model[:200] if isinstance(model, str) else None
+    return model[:MAX_MODEL_NAME] if isinstance(model, str) else None
 
 
 def _outcome_headers(ctx: RequestContext) -> dict[str, str]:
@@ -61,7 +70,9 @@ async def chat_completions(request: Request) -> Response:
     data: Any = None
     try:
         await gateway.authenticate(ctx, request.headers.get("authorization"))
-        data = parse_json(await read_limited(request, state.settings.server.max_body_bytes))
+        raw = await read_body(request, state.settings.server)
+        data = parse_json(raw)
+        check_nesting(raw, data, state.settings.server.max_json_depth)
         chat = parse_chat_request(data)
     except FreeholdError as error:
         ctx.requested_model = _requested_model(data)
@@ -70,9 +81,9 @@ async def chat_completions(request: Request) -> Response:
 
     try:
         if chat.stream:
-            chunks = await gateway.open_stream(ctx, chat)
+            chunks = await until_disconnect(request.receive, gateway.open_stream(ctx, chat))
         else:
-            result = await gateway.handle(ctx, chat)
+            result = await until_disconnect(request.receive, gateway.handle(ctx, chat))
     except FreeholdError as error:
         return error_response(error, {**headers, **_outcome_headers(ctx), **ctx.budget_headers})
 
@@ -94,12 +105,15 @@ async def list_models(request: Request) -> Response:
         await state.gateway.authenticate(ctx, request.headers.get("authorization"), fresh=True)
     except FreeholdError as error:
         return error_response(error)
+    key = ctx.key
     data = [
         {"id": m.name, "object": "model", "created": 0, "owned_by": m.backend}
         for m in state.settings.models
+        if key is None or key.allows(m.name)
     ] + [
         {"id": r.name, "object": "model", "created": 0, "owned_by": f"freehold-route:{r.policy}"}
         for r in state.settings.routes
+        if key is None or key.allows(r.name)
     ]
     return Response(orjson.dumps({"object": "list", "data": data}), media_type=JSON)
 
@@ -125,7 +139,7 @@ async def feedback(request: Request) -> Response:
     ctx = RequestContext(request_id=new_request_id(), key_id=None)
     try:
         await state.gateway.authenticate(ctx, request.headers.get("authorization"), fresh=True)
-        data = parse_json(await read_limited(request, 100_000))
+        data = await read_json(request, state.settings.server, 100_000)
         body = FeedbackBody.model_validate(data)
     except ValidationError as exc:
         return error_response(validation_error(exc, data))

@@ -28,12 +28,16 @@ from typing import Any
 import orjson
 
 from freehold.config.schema import ModelSettings
+from freehold.core.errors import InvalidRequest
 from freehold.core.money import cost_usd, to_nanousd
 from freehold.core.tokens import MESSAGE_OVERHEAD, REPLY_PRIMER
 from freehold.core.types import ChatRequest
 
 #: What a repair request adds besides the previous answer (the instruction to fix it).
 REPAIR_OVERHEAD = 200
+#: The largest amount (nano-dollars or tokens) a hold may carry: every store keeps it exactly
+#: (Redis' Lua numbers are doubles, exact below 2^53; SQLite and PostgreSQL use int64).
+MAX_HOLD = 2**53 - 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,4 +100,10 @@ def estimate(request: ChatRequest, calls: Sequence[Call]) -> Estimate:
             asked = prompt + k * (out + REPAIR_OVERHEAD)
             nusd += to_nanousd(cost_usd(price, asked, out))
             tokens += asked + out
+    if nusd > MAX_HOLD or tokens > MAX_HOLD:
+        raise InvalidRequest(
+            f"The request's worst case ({tokens} tokens, {nusd} nano-dollars over every call it "
+            "may make) is too large to hold against a budget; lower max_tokens or n.",
+            param="max_tokens",
+        )
     return Estimate(nusd, tokens, prompt, cap)

@@ -5,7 +5,11 @@ Stages raise them; ``freehold.api.errors`` renders them once, as OpenAI-format J
     FreeholdError                    500 server_error
     ├── InvalidRequest               400 invalid_request_error
     │   ├── PayloadTooLarge          413 invalid_request_error / request_too_large
+    │   ├── UnsupportedMediaType     415 invalid_request_error / unsupported_media_type
+    │   ├── RequestTimeout           408 invalid_request_error / request_timeout
+    │   ├── HostNotAllowed           400 invalid_request_error / host_not_allowed
     │   └── UnsupportedParameter     400 invalid_request_error / unsupported_parameter
+    ├── ClientClosedRequest          499 (never sent: the client has gone; the ledger's status)
     ├── AuthenticationFailed         401 authentication_error / invalid_api_key
     ├── PermissionDenied             403 permission_error / model_not_allowed
     │   └── PerimeterBlocked         403 permission_error / sensitive_data_blocked | no_model
@@ -74,6 +78,38 @@ class PayloadTooLarge(InvalidRequest):
     kind = "request_too_large"
     status = 413
     code = "request_too_large"
+
+
+class UnsupportedMediaType(InvalidRequest):
+    """The body is not declared as JSON (``Content-Type: application/json``)."""
+
+    kind = "unsupported_media_type"
+    status = 415
+    code = "unsupported_media_type"
+
+
+class RequestTimeout(InvalidRequest):
+    """The client did not send its request (headers or body) in time."""
+
+    kind = "request_timeout"
+    status = 408
+    code = "request_timeout"
+
+
+class HostNotAllowed(InvalidRequest):
+    """The ``Host`` header names a host this gateway does not serve (DNS rebinding)."""
+
+    kind = "host_not_allowed"
+    code = "host_not_allowed"
+
+
+class ClientClosedRequest(FreeholdError):
+    """The client went away before the answer was complete (nginx's 499)."""
+
+    kind = "client_disconnected"
+    status = 499
+    type = "client_error"
+    code = "client_closed_request"
 
 
 class UnsupportedParameter(InvalidRequest):

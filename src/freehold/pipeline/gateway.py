@@ -13,6 +13,7 @@ from freehold.auth.enforcer import Enforcer
 from freehold.auth.static_keys import StaticKeys
 from freehold.config.schema import ModelSettings, RouteSettings
 from freehold.core.errors import (
+    ClientClosedRequest,
     FreeholdError,
     ModelNotFound,
     PerimeterBlocked,
@@ -23,9 +24,11 @@ from freehold.core.errors import (
 from freehold.core.types import ChatRequest, ChatResult, Chunk
 from freehold.ledger.base import LedgerRow, TextRecord
 from freehold.perimeter.restore import ChunkRestorer, restore_completion
+from freehold.pipeline import deadlines
 from freehold.pipeline.budgeting import Budgeting
 from freehold.pipeline.context import RequestContext
 from freehold.pipeline.perimeter_gate import PerimeterGate
+from freehold.pipeline.request_log import RequestLog
 from freehold.pipeline.tally import StreamTally
 from freehold.pipeline.validation import (
     CascadeStep,
@@ -40,15 +43,17 @@ from freehold.pipeline.validation import (
     repair_request,
 )
 from freehold.providers.base import Provider
-from freehold.providers.registry import ProviderRegistry
+from freehold.providers.registry import ProviderRegistry, by_folded_case, canonical_name
 from freehold.routing import rules, runtime
 from freehold.validate.arithmetic import step_facts
 from freehold.validate.registry import build_all, run_all
 
 log = logging.getLogger("freehold.gateway")
 
-#: Recorded for a stream whose client went away before the end (nginx's convention).
-CLIENT_CLOSED = 499
+#: Recorded for a request whose client went away before the end (nginx's convention).
+CLIENT_CLOSED = ClientClosedRequest.status
+#: How much of an unknown model name an error message repeats.
+ECHOED_NAME = 100
 
 
 class LedgerSink(Protocol):
@@ -66,8 +71,10 @@ class Gateway:
         keep_text: bool = False,
         enforcer: Enforcer | None = None,
         perimeter: PerimeterGate | None = None,
+        request_log: RequestLog | None = None,
     ) -> None:
         self._providers = providers
+        self._request_log = request_log or RequestLog()
         self._enforcer = enforcer
         self._budgets = Budgeting(enforcer, providers, routes)
         self._perimeter = perimeter
@@ -78,6 +85,7 @@ class Gateway:
         }
         self._keep_text = keep_text
         self._routes = {route.name: route for route in routes}
+        self._names = by_folded_case([*providers.names, *self._routes])
         self._routers = {
             r.name: runtime.load_for(r.router, r.policy) for r in routes if r.router is not None
         }
@@ -135,6 +143,14 @@ class Gateway:
         return [n for n in names if ctx.perimeter.permits(self._providers.settings(n))]
 
     # -- resolution ---------------------------------------------------------------------
+    def _named(self, request: ChatRequest) -> ChatRequest:
+        """The request naming its model as configured: names match ignoring case where
+        that is unambiguous (``smollm2-135m`` finds ``SmolLM2-135M``)."""
+        name = canonical_name(request.model, self._names)
+        if name is None or name == request.model:
+            return request
+        return request.model_copy(update={"model": name})
+
     def _resolve(self, ctx: RequestContext, request: ChatRequest) -> tuple[Provider, ModelSettings]:
         """The model that answers: the one named, or the one a rules or predictive route
         picks."""
@@ -174,7 +190,7 @@ class Gateway:
         """The model that is called next (the perimeter's last check: fail closed)."""
         provider = self._providers.get(name)
         if provider is None:
-            raise ModelNotFound(self._unknown_model_message(name), param="model")
+            raise ModelNotFound(self._unknown_model_message(ctx, name), param="model")
         settings = self._providers.settings(name)
         if ctx.perimeter is not None:
             if not ctx.perimeter.permits(settings):
@@ -190,22 +206,29 @@ class Gateway:
         route = self._routes.get(request.model)
         return route if route is not None and route.policy == "cascade" else None
 
-    def _unknown_model_message(self, name: str) -> str:
+    def visible_models(self, ctx: RequestContext) -> list[str]:
+        """The models and routes the caller may use (a scoped key sees only its own)."""
         names = [*self._providers.names, *self._routes]
-        if not names:
+        return names if ctx.key is None else [n for n in names if ctx.key.allows(n)]
+
+    def _unknown_model_message(self, ctx: RequestContext, name: str) -> str:
+        shown = repr(name[:ECHOED_NAME]) + (" (cut)" if len(name) > ECHOED_NAME else "")
+        if not self._providers.names and not self._routes:
             return (
-                f"The model {name!r} does not exist: no models are configured. Add one to a "
-                "config file (models: [...], see README) and start with `freehold serve "
-                "--config FILE`, or download a local model with `freehold pull NAME`."
+                f"The model {shown} does not exist: no models are configured. Drop a GGUF "
+                "file into $FREEHOLD_HOME/models (or `freehold pull NAME`) and restart, or add "
+                "models to a config file (see README) and start with `freehold serve --config "
+                "FILE`."
             )
-        return f"The model {name!r} does not exist. Available models: {', '.join(names)}."
+        names = self.visible_models(ctx)
+        return f"The model {shown} does not exist. Available models: {', '.join(names)}."
 
     # -- whole answers ------------------------------------------------------------------
     async def handle(self, ctx: RequestContext, request: ChatRequest) -> ChatResult:
         ctx.request, ctx.requested_model = request, request.model
         try:
             with _failures(ctx):
-                request = self._inspect(ctx, request)
+                request = self._inspect(ctx, self._named(request))
                 request = await self._budgets.admit(ctx, request)
                 cascade = self._cascade_of(request)
                 if cascade is not None:
@@ -216,6 +239,9 @@ class Gateway:
                     result = await self._answer(ctx, provider, request, settings, checks)
             ctx.first_chunk_at = time.perf_counter()
             return _restored(ctx, result)
+        except asyncio.CancelledError:
+            ctx.fail(ClientClosedRequest("the client went away before the answer was ready"))
+            raise
         finally:
             await self.finish(ctx)
 
@@ -255,7 +281,7 @@ class Gateway:
         checks: Checks | None,
     ) -> ChatResult:
         """A whole answer; with checks, validated (and repaired, while allowed)."""
-        result = await provider.complete(request)
+        result = await deadlines.complete(provider, request, settings)
         usage = result.usage
         ctx.settle(usage, settings)
         if self._keep_text and ctx.text is None:
@@ -272,7 +298,7 @@ class Gateway:
             and (ctx.attempts <= checks.max_repairs)
         ):
             asked = repair_request(asked, result, verdicts)
-            result = await provider.complete(asked)
+            result = await deadlines.complete(provider, asked, settings)
             ctx.attempts += 1
             usage = usage.plus(result.usage)
             ctx.settle(usage, settings)
@@ -302,7 +328,7 @@ class Gateway:
         ctx.request, ctx.requested_model = request, request.model
         try:
             with _failures(ctx):
-                request = self._inspect(ctx, request)
+                request = self._inspect(ctx, self._named(request))
                 request = await self._budgets.admit(ctx, request)
                 cascade = self._cascade_of(request)
                 if cascade is not None:
@@ -311,9 +337,13 @@ class Gateway:
                 checks = checks_for(request, settings, self._validators[settings.name])
                 if checks is not None:
                     return await self._validated_stream(ctx, provider, request, settings, checks)
-                upstream = aiter(provider.stream(request))
+                upstream = deadlines.stream(provider, request, settings)
                 first = await anext(upstream, None)
         except FreeholdError:
+            await self.finish(ctx)
+            raise
+        except asyncio.CancelledError:
+            ctx.fail(ClientClosedRequest("the client went away before the stream began"))
             await self.finish(ctx)
             raise
         ctx.first_chunk_at = time.perf_counter()
@@ -389,10 +419,10 @@ class Gateway:
                 if closing is not None:
                     yield closing
         except (asyncio.CancelledError, GeneratorExit):
-            ctx.status, ctx.error_type = CLIENT_CLOSED, "client_disconnected"
+            ctx.fail(ClientClosedRequest("the client went away during the stream"))
             raise
         finally:
-            await _close(upstream)
+            await deadlines.close(upstream)
             ctx.settle(tally.final_usage(), settings)
             await self.finish(ctx)
 
@@ -428,6 +458,7 @@ class Gateway:
             text=ctx.text,
         )
         self._ledger.record(row)
+        self._request_log.request(row)
 
 
 @contextmanager
@@ -457,12 +488,3 @@ def _restored(ctx: RequestContext, result: ChatResult) -> ChatResult:
 async def _replay(chunks: list[dict[str, Any]]) -> AsyncIterator[dict[str, Any]]:
     for chunk in chunks:
         yield chunk
-
-
-async def _close(upstream: AsyncIterator[Chunk]) -> None:
-    aclose = getattr(upstream, "aclose", None)
-    if aclose is not None:
-        try:
-            await aclose()
-        except Exception:  # closing a broken upstream must not mask the error
-            log.debug("closing the upstream stream failed", exc_info=True)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
+from pydantic import ValidationError
 
 from freehold.config.schema import ModelSettings
 from freehold.core.errors import InvalidRequest
@@ -142,10 +143,14 @@ def repair_request(
 ) -> ChatRequest:
     """The same request, plus the failed answer and a user turn saying what was wrong."""
     message = _message(result.body)
-    answer = Message.model_validate(
-        {"role": "assistant", "content": message.get("content")}
-        | ({"tool_calls": message["tool_calls"]} if message.get("tool_calls") else {})
-    )
+    try:
+        answer = Message.model_validate(
+            {"role": "assistant", "content": message.get("content")}
+            | ({"tool_calls": message["tool_calls"]} if message.get("tool_calls") else {})
+        )
+    except ValidationError:  # a shape freehold does not model (e.g. a custom tool call)
+        content = message.get("content")
+        answer = Message(role="assistant", content=content if isinstance(content, str) else None)
     problems = "\n".join(f"- {v.validator}: {v.reason}" for v in verdicts if not v.passed)
     feedback = Message(
         role="user",

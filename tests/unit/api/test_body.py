@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from freehold.api.body import parse_chat_request, parse_json
+from freehold.api.body import (
+    MAX_LISTED_PROBLEMS,
+    check_nesting,
+    parse_chat_request,
+    parse_json,
+    too_deep,
+)
 from freehold.core.errors import InvalidRequest
 
 
@@ -44,10 +50,46 @@ def test_schema_errors_name_the_parameter(
     assert fragment in caught.value.message
 
 
-def test_several_problems_are_counted() -> None:
+def test_every_problem_is_listed() -> None:
     with pytest.raises(InvalidRequest) as caught:
         parse_chat_request({"model": 1, "messages": "x", "stream": "no"})
-    assert caught.value.message.endswith("(2 more problems in the request.)")
+    message = caught.value.message
+    assert caught.value.param == "model"
+    for param in ("'model'", "'messages'", "'stream'"):
+        assert param in message
+    assert "more problem" not in message
+
+
+def test_many_problems_are_listed_up_to_a_bound() -> None:
+    messages = [{"role": "nobody", "content": 1} for _ in range(30)]
+    with pytest.raises(InvalidRequest) as caught:
+        parse_chat_request({"model": "m", "messages": messages})
+    message = caught.value.message
+    assert message.count("Invalid value") == MAX_LISTED_PROBLEMS
+    assert "be a valid string or a valid list" in message  # one sentence per param
+    assert "messages[4].role" in message and "messages[5]" not in message
+    assert message.endswith("more problems not listed.)")
+    assert len(message) < 2_000
+
+
+@pytest.mark.parametrize("depth", [65, 300, 1000])
+def test_nesting_beyond_the_bound_is_refused(depth: int) -> None:
+    raw = b'{"model": "m", "x": ' + b"[" * depth + b"]" * depth + b"}"
+    with pytest.raises(InvalidRequest, match="64 levels deep"):
+        check_nesting(raw, parse_json(raw), 64)
+
+
+def test_nesting_within_the_bound_passes() -> None:
+    raw = b'{"a": ' + b"[" * 63 + b"]" * 63 + b"}"  # 64 levels with the outer object
+    check_nesting(raw, parse_json(raw), 64)
+    many = b"[" + b",".join(b"[1]" for _ in range(5000)) + b"]"  # many brackets, depth 2
+    check_nesting(many, parse_json(many), 64)
+
+
+def test_too_deep_counts_objects_and_arrays() -> None:
+    assert not too_deep({"a": [{"b": []}]}, 4)
+    assert too_deep({"a": [{"b": []}]}, 3)
+    assert not too_deep([1, "x", None], 1)
 
 
 def test_unknown_fields_are_kept_for_pass_through() -> None:
