@@ -158,7 +158,9 @@ async def measure(targets: list[Target], seconds: float, rounds: int) -> None:
             print()
 
 
-def start_targets(workdir: Path, litellm: Path | None) -> list[Target]:
+def start_targets(
+    workdir: Path, litellm: Path | None, baseline: Path | None = None
+) -> list[Target]:
     upstream_port, freehold_port = free_port(), free_port()
     python = sys.executable
     upstream = Target("upstream", f"http://127.0.0.1:{upstream_port}/v1", "sk-upstream")
@@ -195,6 +197,12 @@ def start_targets(workdir: Path, litellm: Path | None) -> list[Target]:
     freehold = Target("freehold", f"http://127.0.0.1:{freehold_port}/v1", "sk-client")
     freehold.process = start_serve(freehold_port, config=config, log_level="warning")
     targets = [upstream, freehold]
+    if baseline is not None:  # another checkout of freehold, e.g. the last release
+        port = free_port()
+        target = Target("baseline", f"http://127.0.0.1:{port}/v1", "sk-client")
+        env = {**os.environ, "PYTHONPATH": str(baseline / "src")}
+        target.process = start_serve(port, config=config, log_level="warning", env=env)
+        targets.append(target)
     if litellm is not None:
         port = free_port()
         lconfig = workdir / "litellm.yaml"
@@ -247,9 +255,16 @@ def main() -> None:
         metavar="VENV",
         help="a virtualenv with 'litellm[proxy]' installed",
     )
+    parser.add_argument(
+        "--vs-freehold",
+        type=Path,
+        default=None,
+        metavar="CHECKOUT",
+        help="another checkout of freehold (its src/ is imported), measured as 'baseline'",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        targets = start_targets(Path(tmp), args.vs_litellm)
+        targets = start_targets(Path(tmp), args.vs_litellm, args.vs_freehold)
         try:
             print(
                 f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, "

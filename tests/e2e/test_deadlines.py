@@ -164,7 +164,7 @@ def test_a_trickling_stream_is_cut_at_the_total_deadline(
     raw = client.chat.completions.with_raw_response.create(**ask("trickle-stream"), stream=True)
     request_id = raw.headers["x-freehold-request-id"]
     received: list[Any] = []
-    with pytest.raises(openai.APIError, match=r"did not finish the stream within 1\.5 s"):
+    with pytest.raises(openai.APIError, match=r"did not finish .*\(timeout_s\)"):
         received.extend(raw.parse())
     elapsed = time.monotonic() - started
     assert len(received) >= 3  # chunks flowed until the deadline

@@ -3,7 +3,6 @@ the chat request schema."""
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import orjson
@@ -16,7 +15,6 @@ from freehold.core.errors import (
     FreeholdError,
     InvalidRequest,
     PayloadTooLarge,
-    RequestTimeout,
     UnsupportedMediaType,
 )
 from freehold.core.types import ChatRequest
@@ -40,25 +38,21 @@ def require_json(request: Request) -> None:
         raise UnsupportedMediaType(f"Content-Type must be application/json (got {shown}).")
 
 
-async def read_limited(request: Request, limit: int, timeout_s: float) -> bytes:
+async def read_limited(request: Request, limit: int) -> bytes:
     """The whole body, refusing (413) anything larger than ``limit`` bytes without reading it
-    all into memory first, and (408) a body that takes longer than ``timeout_s`` to arrive."""
+    all into memory first. A body that does not arrive in time is refused by freehold's HTTP
+    protocol (``api.http_protocol``), which ends the body here with its refusal."""
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise PayloadTooLarge(f"Request body is {declared} bytes; the limit is {limit} bytes.")
     parts: list[bytes] = []
     size = 0
     try:
-        async with asyncio.timeout(timeout_s):
-            async for part in request.stream():
-                size += len(part)
-                if size > limit:
-                    raise PayloadTooLarge(f"Request body exceeds the limit of {limit} bytes.")
-                parts.append(part)
-    except TimeoutError:
-        raise RequestTimeout(
-            f"The request body did not arrive within {timeout_s:g} s ({size} bytes received)."
-        ) from None
+        async for part in request.stream():
+            size += len(part)
+            if size > limit:
+                raise PayloadTooLarge(f"Request body exceeds the limit of {limit} bytes.")
+            parts.append(part)
     except ClientDisconnect:
         refusal = request.scope.get(REFUSAL_SCOPE_KEY)
         if isinstance(refusal, FreeholdError):  # the HTTP layer refused the rest of the body
@@ -87,7 +81,7 @@ async def read_body(request: Request, server: ServerSettings, limit: int | None 
     """The body of a JSON endpoint: declared as JSON, within the server's size (or ``limit``)
     and time bounds."""
     require_json(request)
-    return await read_limited(request, limit or server.max_body_bytes, server.body_timeout_s)
+    return await read_limited(request, limit or server.max_body_bytes)
 
 
 async def read_json(request: Request, server: ServerSettings, limit: int | None = None) -> Any:

@@ -1,53 +1,51 @@
 """Stopping work for a client that has gone.
 
-Once a request's body is read, the ASGI server's next message is ``http.disconnect``: when the
-client closes its connection early, or when the response is complete. While the gateway
-prepares an answer, :func:`until_disconnect` listens for it and cancels the work at once, so
-an upstream call (or a local generation) stops instead of running on for nobody. The gateway
-records such a request as 499. (A stream already being sent is watched by Starlette's
-``StreamingResponse`` itself.)
+While the gateway prepares an answer, the route marks the request as cancellable by leaving
+its task in the ASGI scope (:data:`WORK_TASK`). freehold's HTTP protocol
+(``api.http_protocol``) cancels that task as soon as the connection is lost, so an upstream
+call (or a local generation) stops at once instead of running on for nobody; the route then
+raises :class:`~freehold.core.errors.ClientClosedRequest` and the gateway records 499. No
+task or timer is spent per request: the protocol already learns of the lost connection. (A
+stream being sent is watched by Starlette's ``StreamingResponse`` itself. Under another
+ASGI server the work simply runs to its end.)
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Coroutine
+from collections.abc import Coroutine
 from typing import Any, TypeVar
 
-from starlette.types import Receive
+from starlette.types import Scope
 
 from freehold.core.errors import ClientClosedRequest
 
 T = TypeVar("T")
 
+#: Scope key: the task to cancel when the client's connection is lost.
+WORK_TASK = "freehold.work_task"
+#: Scope key: set by the protocol when it cancelled the work because the client left.
+CLIENT_GONE = "freehold.client_gone"
 
-async def _disconnected(receive: Receive) -> None:
-    while (await receive())["type"] != "http.disconnect":
-        pass
 
-
-async def until_disconnect(receive: Receive, work: Coroutine[Any, Any, T]) -> T:
+async def until_disconnect(scope: Scope, work: Coroutine[Any, Any, T]) -> T:
     """``await work``, cancelled as soon as the client disconnects (then
     :class:`~freehold.core.errors.ClientClosedRequest` is raised)."""
     task = asyncio.current_task()
-    assert task is not None
-    gone = finished = False
-
-    def cancel(watched: Awaitable[None]) -> None:
-        nonlocal gone
-        if finished or watcher.cancelled() or watcher.exception() is not None:
-            return
-        gone = True
-        task.cancel()
-
-    watcher = asyncio.ensure_future(_disconnected(receive))
-    watcher.add_done_callback(cancel)
+    scope[WORK_TASK] = task
     try:
         return await work
     except asyncio.CancelledError:
-        if gone and task.uncancel() == 0:
+        if scope.get(CLIENT_GONE) and task is not None and task.uncancel() == 0:
             raise ClientClosedRequest("the client went away before the answer was ready") from None
         raise
     finally:
-        finished = True
-        watcher.cancel()
+        scope.pop(WORK_TASK, None)
+
+
+def cancel_work(scope: Scope) -> None:
+    """The connection of the request with ``scope`` is lost: cancel its work, if any."""
+    task = scope.pop(WORK_TASK, None)
+    if task is not None and not task.done():
+        scope[CLIENT_GONE] = True
+        task.cancel()

@@ -81,9 +81,9 @@ async def chat_completions(request: Request) -> Response:
 
     try:
         if chat.stream:
-            chunks = await until_disconnect(request.receive, gateway.open_stream(ctx, chat))
+            chunks = await until_disconnect(request.scope, gateway.open_stream(ctx, chat))
         else:
-            result = await until_disconnect(request.receive, gateway.handle(ctx, chat))
+            result = await until_disconnect(request.scope, gateway.handle(ctx, chat))
     except FreeholdError as error:
         return error_response(error, {**headers, **_outcome_headers(ctx), **ctx.budget_headers})
 

@@ -106,7 +106,7 @@ def serve(
         host=server.host,
         port=server.port,
         loop="auto",
-        http=protocol_class(server.header_timeout_s, app.state.refused),
+        http=protocol_class(server.header_timeout_s, server.body_timeout_s, app.state.refused),
         access_log=False,
         log_level=log_level,
         timeout_graceful_shutdown=30,

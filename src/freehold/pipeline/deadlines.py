@@ -4,9 +4,11 @@
 - ``first_byte_timeout_s``: a stream's first chunk must arrive within it.
 
 The silence between two reads of a remote stream (``read_timeout_s``) and the connect timeout
-are the HTTP client's; a stream that trickles one byte a second is cut by the total deadline.
-The timers are asyncio's own (no task per call); a cancelled call is closed at once, which
-stops an in-process generation at its next token and closes an upstream connection.
+are the HTTP client's. So is the total of a remote call (``enforces_total_deadline``), which
+saves a timer per call; in-process providers get an asyncio timeout. A stream's chunks are
+checked against the total deadline as they arrive (a comparison, not a timer per chunk), so a
+stream that trickles is cut there. A cut call is closed at once, which stops an in-process
+generation at its next token and closes an upstream connection.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ log = logging.getLogger("freehold.gateway")
 
 async def complete(provider: Provider, request: ChatRequest, model: ModelSettings) -> ChatResult:
     """The whole answer, or 504 when it takes longer than the model's ``timeout_s``."""
+    if getattr(provider, "enforces_total_deadline", False):
+        return await provider.complete(request)
     try:
         async with asyncio.timeout(model.timeout_s):
             return await provider.complete(request)
@@ -45,17 +49,16 @@ async def stream(
     deadline = started + model.timeout_s
     first = min(deadline, started + model.first_byte_timeout_s)
     try:
-        limit = first
-        while True:
-            try:
-                async with asyncio.timeout_at(limit):
-                    chunk = await anext(upstream, None)
-            except TimeoutError:
-                raise _timeout(model, first=limit == first and limit < deadline) from None
-            if chunk is None:
-                return
-            limit = deadline
+        try:
+            async with asyncio.timeout_at(first):
+                chunk = await anext(upstream, None)
+        except TimeoutError:
+            raise _timeout(model, first=first < deadline) from None
+        while chunk is not None:
             yield chunk
+            chunk = await anext(upstream, None)
+            if chunk is not None and loop.time() > deadline:
+                raise _timeout(model, first=False)
     finally:
         await close(upstream)
 

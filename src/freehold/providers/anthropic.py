@@ -20,6 +20,9 @@ from freehold.providers.upstream import Upstream
 
 
 class AnthropicProvider:
+    #: aiohttp bounds each call by the model\'s timeout_s (see providers.http).
+    enforces_total_deadline = True
+
     def __init__(self, settings: ModelSettings, pool: ClientPool) -> None:
         self._model = settings.wire_model
         self._default_max_tokens = settings.default_max_tokens

@@ -4,7 +4,9 @@ A provider wraps one configured model. ``complete`` returns the OpenAI-format an
 ``stream`` yields OpenAI-format chunks as they arrive and must raise (a
 ``freehold.core.errors.FreeholdError``) *before its first chunk* when the upstream refuses
 the request, so the gateway can still answer with the right HTTP status. Errors after the
-first chunk end the stream. Example::
+first chunk end the stream. A provider whose own client already bounds a whole call by
+the model's ``timeout_s`` says so with ``enforces_total_deadline = True`` (the HTTP providers:
+aiohttp's total timeout); for the others (in-process models) the pipeline enforces it. Example::
 
     provider = registry.get("cloud-big")
     result = await provider.complete(request)      # ChatResult(body, usage)

@@ -60,12 +60,21 @@ class ClientPool:
 
 
 @contextmanager
-def upstream_errors(upstream: str) -> Iterator[None]:
+def upstream_errors(upstream: str, total_s: float | None = None) -> Iterator[None]:
     """Convert the HTTP library's exceptions into freehold's taxonomy."""
     try:
         yield
-    except (TimeoutError, aiohttp.ServerTimeoutError):
-        raise UpstreamTimeout(f"upstream {upstream!r} timed out") from None
+    except aiohttp.ConnectionTimeoutError:
+        raise UpstreamTimeout(
+            f"upstream {upstream!r} could not be reached within connect_timeout_s"
+        ) from None
+    except aiohttp.SocketTimeoutError:
+        raise UpstreamTimeout(f"upstream {upstream!r} sent nothing for read_timeout_s") from None
+    except TimeoutError:  # aiohttp's total timeout
+        within = f"{total_s:g} s" if total_s is not None else "its total deadline"
+        raise UpstreamTimeout(
+            f"upstream {upstream!r} did not finish within {within} (timeout_s)"
+        ) from None
     except aiohttp.ClientConnectorError as exc:
         raise UpstreamUnavailable(
             f"cannot connect to upstream {upstream!r}: {exc.os_error.strerror or exc}"
@@ -96,7 +105,7 @@ async def post(
         connect=timeouts.connect_s,
         sock_read=timeouts.read_s if streaming else None,
     )
-    with upstream_errors(upstream):
+    with upstream_errors(upstream, timeouts.total_s):
         async with session.post(
             url, data=body, headers=headers, timeout=timeout, allow_redirects=False
         ) as response:
@@ -106,14 +115,14 @@ async def post(
 async def read_body(
     response: aiohttp.ClientResponse, upstream: str, limit: int = MAX_BODY_BYTES
 ) -> bytes:
-    """The whole body; one longer than ``limit`` bytes is an ``UpstreamError``."""
+    """The whole body; one longer than ``limit`` bytes is an ``UpstreamError``. Read it inside
+    :func:`post`, whose context converts the HTTP library's errors."""
     parts, size = [], 0
-    with upstream_errors(upstream):
-        async for block in response.content.iter_any():
-            size += len(block)
-            if size > limit:
-                raise UpstreamError(f"upstream {upstream!r} sent a body over {limit} bytes")
-            parts.append(block)
+    async for block in response.content.iter_any():
+        size += len(block)
+        if size > limit:
+            raise UpstreamError(f"upstream {upstream!r} sent a body over {limit} bytes")
+        parts.append(block)
     return b"".join(parts)
 
 
@@ -121,21 +130,21 @@ async def sse_data(response: aiohttp.ClientResponse, upstream: str) -> AsyncIter
     """The payloads of an SSE stream's ``data:`` lines, one by one, as they arrive.
 
     Multi-line data fields are joined with newlines, as the SSE specification says. A line
-    longer than ``MAX_LINE_BYTES`` is an ``UpstreamError``.
+    longer than ``MAX_LINE_BYTES`` is an ``UpstreamError``. Read it inside :func:`post`, whose
+    context converts the HTTP library's errors.
     """
     pending: list[bytes] = []
-    with upstream_errors(upstream):
-        async for line in _lines(response, upstream):
-            if not line:
-                if pending:
-                    yield b"\n".join(pending)
-                    pending = []
-                continue
-            if line.startswith(b"data:"):
-                value = line[5:]
-                pending.append(value[1:] if value.startswith(b" ") else value)
-        if pending:
-            yield b"\n".join(pending)
+    async for line in _lines(response, upstream):
+        if not line:
+            if pending:
+                yield b"\n".join(pending)
+                pending = []
+            continue
+        if line.startswith(b"data:"):
+            value = line[5:]
+            pending.append(value[1:] if value.startswith(b" ") else value)
+    if pending:
+        yield b"\n".join(pending)
 
 
 async def _lines(response: aiohttp.ClientResponse, upstream: str) -> AsyncIterator[bytes]:

@@ -15,6 +15,9 @@ from freehold.providers.upstream import Upstream
 
 
 class OpenAICompatProvider:
+    #: aiohttp bounds each call by the model\'s timeout_s (see providers.http).
+    enforces_total_deadline = True
+
     def __init__(self, settings: ModelSettings, pool: ClientPool) -> None:
         self._model = settings.wire_model
         secret = settings.api_key.get_secret_value() if settings.api_key else None
