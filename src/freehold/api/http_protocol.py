@@ -31,23 +31,12 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from freehold.api.body import REFUSAL_SCOPE_KEY
 from freehold.api.disconnect import cancel_work
-from freehold.core.errors import FreeholdError, InvalidRequest, RequestTimeout
+from freehold.core.errors import FreeholdError, HeadersTooLarge, MalformedHttp, RequestTimeout
 
 #: The most bytes a request line and its headers may take (nginx allows 4 × 8 KB by default).
 MAX_HEADER_BYTES = 64 * 1024
 
 _REASONS = {400: b"Bad Request", 408: b"Request Timeout", 431: b"Request Header Fields Too Large"}
-
-
-class HeadersTooLarge(InvalidRequest):
-    kind = "request_headers_too_large"
-    status = 431
-    code = "request_headers_too_large"
-
-
-class MalformedHttp(InvalidRequest):
-    kind = "bad_http_request"
-    code = "bad_http_request"
 
 
 def refusal_bytes(error: FreeholdError) -> bytes:

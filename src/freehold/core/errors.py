@@ -8,6 +8,8 @@ Stages raise them; ``freehold.api.errors`` renders them once, as OpenAI-format J
     │   ├── UnsupportedMediaType     415 invalid_request_error / unsupported_media_type
     │   ├── RequestTimeout           408 invalid_request_error / request_timeout
     │   ├── HostNotAllowed           400 invalid_request_error / host_not_allowed
+    │   ├── MalformedHttp            400 invalid_request_error / bad_http_request
+    │   ├── HeadersTooLarge          431 invalid_request_error / request_headers_too_large
     │   └── UnsupportedParameter     400 invalid_request_error / unsupported_parameter
     ├── ClientClosedRequest          499 (never sent: the client has gone; the ledger's status)
     ├── AuthenticationFailed         401 authentication_error / invalid_api_key
@@ -101,6 +103,19 @@ class HostNotAllowed(InvalidRequest):
 
     kind = "host_not_allowed"
     code = "host_not_allowed"
+
+
+class MalformedHttp(InvalidRequest):
+    """The HTTP parser refused the request (bad header bytes, a bad chunk size, …)."""
+
+    kind = "bad_http_request"
+    code = "bad_http_request"
+
+
+class HeadersTooLarge(InvalidRequest):
+    kind = "request_headers_too_large"
+    status = 431
+    code = "request_headers_too_large"
 
 
 class ClientClosedRequest(FreeholdError):

@@ -193,23 +193,20 @@ def token_count(value: Any) -> int | None:
     return None
 
 
+_JSON_KINDS: dict[type, str] = {
+    type(None): "null",
+    bool: "a boolean",
+    int: "an integer",
+    float: "a number",
+    str: "a string",
+    list: "a list",
+    dict: "an object",
+}
+
+
 def describe_json(value: Any) -> str:
     """What kind of JSON value ``value`` is, for a message: ``an integer``, ``null``, …"""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int):
-        return "an integer"
-    if isinstance(value, float):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, dict):
-        return "an object"
-    return type(value).__name__
+    return _JSON_KINDS.get(type(value), type(value).__name__)
 
 
 def count_problem(field: str, value: Any) -> str:
