@@ -83,7 +83,10 @@ def test_zero_config_serve_starts_and_says_how_to_add_a_model(tmp_path: Path) ->
         finally:
             process.send_signal(signal.SIGTERM)
             process.wait(timeout=30)
-    assert "no models configured" in log.read_text()
+    text = log.read_text()
+    assert "no models configured" in text
+    assert "drop a GGUF file into $FREEHOLD_HOME/models" in text  # the zero-config way
+    assert "ready on http://127.0.0.1:" in text and "models: none;" in text  # the summary
     ledger = tmp_path / "home" / "ledger.db"
     assert ledger.exists()
     store = open_store(f"sqlite:///{ledger}")

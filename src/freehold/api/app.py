@@ -21,6 +21,7 @@ from freehold.api.state import AppState
 from freehold.auth.enforcer import Clock, Enforcer, utc_now
 from freehold.auth.factory import open_auth_store
 from freehold.auth.static_keys import StaticKeys
+from freehold.config.defaults import HOW_TO_ADD_MODELS
 from freehold.config.schema import Settings
 from freehold.core.errors import FreeholdError
 from freehold.ledger import open_store
@@ -71,11 +72,7 @@ def create_app(
         )
         app.state.freehold = AppState(settings, gateway, store, enforcer)
         if not settings.models:
-            log.warning(
-                "no models configured: drop a GGUF file into $FREEHOLD_HOME/models (or run "
-                "`freehold pull NAME`) and restart, or add models to a config file (see "
-                "README) and run `freehold serve --config FILE`"
-            )
+            log.warning("no models configured: %s", HOW_TO_ADD_MODELS)
         if on_ready is not None:
             on_ready(app.state.freehold)
         try:

@@ -17,6 +17,7 @@ from freehold.core.errors import (
     PayloadTooLarge,
     UnsupportedMediaType,
 )
+from freehold.core.nesting import nests_deeper
 from freehold.core.types import ChatRequest
 
 #: The most problems one validation error lists (the rest are counted).
@@ -63,20 +64,6 @@ async def read_limited(request: Request, limit: int) -> bytes:
     return b"".join(parts)
 
 
-def too_deep(data: Any, limit: int) -> bool:
-    """Whether ``data`` nests objects and arrays more than ``limit`` levels deep."""
-    stack: list[tuple[Any, int]] = [(data, 1)]
-    while stack:
-        node, depth = stack.pop()
-        children = node.values() if isinstance(node, dict) else node
-        for child in children:
-            if isinstance(child, dict | list):
-                if depth + 1 > limit:
-                    return True
-                stack.append((child, depth + 1))
-    return False
-
-
 async def read_body(request: Request, server: ServerSettings, limit: int | None = None) -> bytes:
     """The body of a JSON endpoint: declared as JSON, within the server's size (or ``limit``)
     and time bounds."""
@@ -112,10 +99,8 @@ def parse_json(raw: bytes) -> Any:
 
 def check_nesting(raw: bytes, data: Any, max_depth: int) -> None:
     """400 for a body nesting objects and arrays deeper than ``max_depth``: no request needs
-    it, and serialising it again could exhaust the encoder's recursion limit. Counting the
-    brackets (in C) bounds the depth from above, so most bodies need no walk."""
-    brackets = raw.count(b"[") + raw.count(b"{")
-    if isinstance(data, dict | list) and brackets > max_depth and too_deep(data, max_depth):
+    it, and freehold could not write it back out (``core.nesting``)."""
+    if nests_deeper(raw, data, max_depth):
         raise InvalidRequest(
             f"Request body nests objects and arrays more than {max_depth} levels deep."
         )

@@ -3,8 +3,9 @@ that uvicorn leaves out, and its own refusals in the OpenAI error format.
 
 - **Header time**: a connection must deliver a request's line and headers within
   ``server.header_timeout_s`` of opening (or of the request's first byte), else 408 and close
-  (a slow-headers client holds no connection for long). Idle keep-alive connections are
-  closed by uvicorn's own keep-alive timeout.
+  (a slow-headers client holds no connection for long); a new connection that sends nothing
+  at all is closed silently, without a ledger row (a preconnect is not a request). Idle
+  keep-alive connections are closed by uvicorn's own keep-alive timeout.
 - **Body time**: the body must follow within ``server.body_timeout_s`` of the headers, else
   408: the route reading it reports the error and records the row. One timer per request,
   run by the protocol that already sees every byte (no timeout object on the request path).
@@ -78,8 +79,9 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self._header_timer = self.loop.call_later(self.header_timeout_s, self._headers_late)
 
     def on_message_begin(self) -> None:
+        # the parser met a request's first byte: its headers are timed from the end of this read
         super().on_message_begin()
-        self._in_headers = True
+        self._in_headers, self._header_bytes = True, 0
 
     def on_headers_complete(self) -> None:
         self._in_headers, self._in_body = False, True
@@ -90,11 +92,6 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self._in_body = False
         self._stop_body_timer()
         super().on_message_complete()
-
-    def on_response_complete(self) -> None:
-        super().on_response_complete()
-        # the next request's bytes count from here; its timer starts with its first read
-        self._in_headers, self._header_bytes = True, 0
 
     def data_received(self, data: bytes) -> None:
         super().data_received(data)
@@ -133,6 +130,10 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
 
     def _headers_late(self) -> None:
         self._header_timer = None
+        served: object | None = self.cycle  # None until a request's headers arrived
+        if self._header_bytes == 0 and served is None:
+            self.transport.close()  # a connection that never sent a byte: no request, no row
+            return
         self._refuse(
             RequestTimeout(
                 f"The request headers did not arrive within {self.header_timeout_s:g} s."

@@ -105,15 +105,15 @@ async def list_models(request: Request) -> Response:
         await state.gateway.authenticate(ctx, request.headers.get("authorization"), fresh=True)
     except FreeholdError as error:
         return error_response(error)
-    key = ctx.key
+    visible = set(state.gateway.visible_models(ctx))
     data = [
         {"id": m.name, "object": "model", "created": 0, "owned_by": m.backend}
         for m in state.settings.models
-        if key is None or key.allows(m.name)
+        if m.name in visible
     ] + [
         {"id": r.name, "object": "model", "created": 0, "owned_by": f"freehold-route:{r.policy}"}
         for r in state.settings.routes
-        if key is None or key.allows(r.name)
+        if r.name in visible
     ]
     return Response(orjson.dumps({"object": "list", "data": data}), media_type=JSON)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from freehold import __version__
 from freehold.api.hosts import allowed_names
+from freehold.config.defaults import HOW_TO_ADD_MODELS
 from freehold.config.schema import Settings
 from freehold.ledger.factory import describe, state_dir
 
@@ -26,10 +27,7 @@ def startup_summary(settings: Settings) -> list[str]:
     if models:
         lines.append(f"  models ({len(models)}): {_names(models)}")
     else:
-        lines.append(
-            "  models: none; drop a GGUF file into $FREEHOLD_HOME/models or add models to a "
-            "config file"
-        )
+        lines.append(f"  models: none; {HOW_TO_ADD_MODELS}")
     if settings.routes:
         routes = [f"{r.name} ({r.policy})" for r in settings.routes]
         lines.append(f"  routes ({len(routes)}): {_names(routes)}")

@@ -29,6 +29,13 @@ from freehold.config.schema import Settings
 
 _WHITESPACE = re.compile(r"\s+")
 
+#: What to do when no model is configured (the log at start, the summary, a 404).
+HOW_TO_ADD_MODELS = (
+    "drop a GGUF file into $FREEHOLD_HOME/models (or run `freehold pull NAME`) and restart, "
+    "set OPENAI_API_KEY or ANTHROPIC_API_KEY, or add models to a config file (see README) and "
+    "run `freehold serve --config FILE`"
+)
+
 
 def model_name(path: Path) -> str:
     """The name a GGUF file is served under: its stem as written, whitespace runs as ``-``."""

@@ -19,6 +19,7 @@ from pydantic import (
 
 from freehold.config.home import default_ledger_url, freehold_home
 from freehold.core.money import Price
+from freehold.core.nesting import MAX_ENCODABLE_DEPTH
 
 _ENV_REF = re.compile(r"^env:([A-Za-z_][A-Za-z0-9_]*)$")
 _LEDGER_URL = re.compile(r"^(sqlite:///.+|sqlite:///:memory:|postgres(ql)?://.+)$")
@@ -54,7 +55,7 @@ class ServerSettings(_Frozen):
     """A client must send its request line and headers within this time, else 408 and close."""
     body_timeout_s: float = Field(default=30.0, gt=0, le=3600)
     """A client must send its whole request body within this time, else 408 (and a row)."""
-    max_json_depth: int = Field(default=64, ge=8, le=512)
+    max_json_depth: int = Field(default=64, ge=8, le=MAX_ENCODABLE_DEPTH)
     """Request bodies nested deeper than this are refused (400)."""
     allowed_hosts: tuple[str, ...] = ()
     """``Host`` names accepted besides loopback names when bound to loopback; when bound to
@@ -352,7 +353,9 @@ class JournalSettings(_Frozen):
 
     enabled: bool = True
     fsync: bool = False
-    """Also ``fsync`` each append: survives power loss, not only a killed process (slower)."""
+    """Also ``fdatasync`` each append: survives power loss, not only a killed process. The
+    flush runs on the request path (about 0.3 ms a request on an SSD-backed VM), so it bounds
+    one gateway process's throughput by the disk's flush rate: for low-volume deployments."""
     dir: str | None = None
     """Where the journal lives (default: beside a SQLite ledger, else ``$FREEHOLD_HOME``)."""
 

@@ -235,9 +235,3 @@ def check_openai_usage(raw: Any) -> tuple[Usage | None, str | None]:
     if total is not None and token_count(total) is None:
         return None, count_problem("usage.total_tokens", total)
     return Usage(counts[0], counts[1]), None
-
-
-def usage_from_openai(raw: Any) -> Usage | None:
-    """Usage from an OpenAI-format ``usage`` object, or None when absent or not believable
-    (see :func:`check_openai_usage`)."""
-    return check_openai_usage(raw)[0]

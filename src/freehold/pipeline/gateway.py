@@ -11,6 +11,7 @@ from typing import Any, Protocol
 
 from freehold.auth.enforcer import Enforcer
 from freehold.auth.static_keys import StaticKeys
+from freehold.config.defaults import HOW_TO_ADD_MODELS
 from freehold.config.schema import ModelSettings, RouteSettings
 from freehold.core.errors import (
     ClientClosedRequest,
@@ -21,6 +22,7 @@ from freehold.core.errors import (
     UpstreamRejected,
     ValidationFailed,
 )
+from freehold.core.names import by_folded_case, canonical_name
 from freehold.core.types import ChatRequest, ChatResult, Chunk
 from freehold.ledger.base import LedgerRow, TextRecord
 from freehold.perimeter.restore import ChunkRestorer, restore_completion
@@ -43,7 +45,7 @@ from freehold.pipeline.validation import (
     repair_request,
 )
 from freehold.providers.base import Provider
-from freehold.providers.registry import ProviderRegistry, by_folded_case, canonical_name
+from freehold.providers.registry import ProviderRegistry
 from freehold.routing import rules, runtime
 from freehold.validate.arithmetic import step_facts
 from freehold.validate.registry import build_all, run_all
@@ -215,10 +217,7 @@ class Gateway:
         shown = repr(name[:ECHOED_NAME]) + (" (cut)" if len(name) > ECHOED_NAME else "")
         if not self._providers.names and not self._routes:
             return (
-                f"The model {shown} does not exist: no models are configured. Drop a GGUF "
-                "file into $FREEHOLD_HOME/models (or `freehold pull NAME`) and restart, or add "
-                "models to a config file (see README) and start with `freehold serve --config "
-                "FILE`."
+                f"The model {shown} does not exist: no models are configured; {HOW_TO_ADD_MODELS}."
             )
         names = self.visible_models(ctx)
         return f"The model {shown} does not exist. Available models: {', '.join(names)}."

@@ -60,7 +60,7 @@ class ClientPool:
 
 
 @contextmanager
-def upstream_errors(upstream: str, total_s: float | None = None) -> Iterator[None]:
+def upstream_errors(upstream: str, total_s: float) -> Iterator[None]:
     """Convert the HTTP library's exceptions into freehold's taxonomy."""
     try:
         yield
@@ -71,9 +71,8 @@ def upstream_errors(upstream: str, total_s: float | None = None) -> Iterator[Non
     except aiohttp.SocketTimeoutError:
         raise UpstreamTimeout(f"upstream {upstream!r} sent nothing for read_timeout_s") from None
     except TimeoutError:  # aiohttp's total timeout
-        within = f"{total_s:g} s" if total_s is not None else "its total deadline"
         raise UpstreamTimeout(
-            f"upstream {upstream!r} did not finish within {within} (timeout_s)"
+            f"upstream {upstream!r} did not finish within {total_s:g} s (timeout_s)"
         ) from None
     except aiohttp.ClientConnectorError as exc:
         raise UpstreamUnavailable(

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import orjson
 import pytest
+from pydantic import ValidationError
 
 from freehold.api.body import (
     MAX_LISTED_PROBLEMS,
     check_nesting,
     parse_chat_request,
     parse_json,
-    too_deep,
 )
+from freehold.config.schema import ServerSettings
 from freehold.core.errors import InvalidRequest
+from freehold.core.nesting import MAX_ENCODABLE_DEPTH, too_deep
 
 
 def test_parse_json_errors() -> None:
@@ -97,3 +100,12 @@ def test_unknown_fields_are_kept_for_pass_through() -> None:
         {"model": "m", "messages": [{"role": "user", "content": "x"}], "logprobs": True}
     )
     assert request.wire()["logprobs"] is True
+
+
+def test_the_depth_limit_stays_within_what_freehold_can_write_back() -> None:
+    with pytest.raises(ValidationError):
+        ServerSettings(max_json_depth=MAX_ENCODABLE_DEPTH + 1)
+    deepest = b"[" * MAX_ENCODABLE_DEPTH + b"]" * MAX_ENCODABLE_DEPTH
+    data = parse_json(b'{"a": ' + deepest + b"}")
+    check_nesting(deepest, data["a"], MAX_ENCODABLE_DEPTH)  # accepted ...
+    assert orjson.dumps(data)  # ... and relayed without the encoder giving up

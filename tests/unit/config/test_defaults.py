@@ -7,8 +7,7 @@ from pathlib import Path
 import pytest
 
 from freehold.config.defaults import default_settings
-from freehold.config.schema import ModelSettings
-from freehold.providers.registry import ProviderRegistry, by_folded_case, canonical_name
+from freehold.core.names import by_folded_case, canonical_name
 
 
 def test_nothing_configured(tmp_path: Path) -> None:
@@ -48,27 +47,21 @@ def test_a_model_is_named_after_its_file_as_written(tmp_path: Path, file: str, n
     assert [m.name for m in settings.models] == [name]
 
 
-def registry(*names: str) -> ProviderRegistry:
-    return ProviderRegistry(
-        ModelSettings(name=n, backend="openai", base_url="http://127.0.0.1:9/v1") for n in names
-    )
-
-
 def test_names_match_exactly_else_ignoring_case() -> None:
-    models = registry("SmolLM2-135M-Instruct.Q4_1", "gpt-4o")
-    assert models.canonical("SmolLM2-135M-Instruct.Q4_1") == "SmolLM2-135M-Instruct.Q4_1"
-    assert models.canonical("smollm2-135m-instruct.q4_1") == "SmolLM2-135M-Instruct.Q4_1"
-    assert models.canonical("GPT-4O") == "gpt-4o"
-    assert models.canonical("gpt-4") is None
-    assert models.canonical("") is None
+    index = by_folded_case(["SmolLM2-135M-Instruct.Q4_1", "gpt-4o"])
+    assert canonical_name("SmolLM2-135M-Instruct.Q4_1", index) == "SmolLM2-135M-Instruct.Q4_1"
+    assert canonical_name("smollm2-135m-instruct.q4_1", index) == "SmolLM2-135M-Instruct.Q4_1"
+    assert canonical_name("GPT-4O", index) == "gpt-4o"
+    assert canonical_name("gpt-4", index) is None
+    assert canonical_name("", index) is None
 
 
 def test_names_differing_only_in_case_match_exactly_only() -> None:
-    models = registry("Model", "model", "other")
-    assert models.canonical("Model") == "Model"
-    assert models.canonical("model") == "model"
-    assert models.canonical("MODEL") is None  # ambiguous
-    assert models.canonical("OTHER") == "other"
+    index = by_folded_case(["Model", "model", "other"])
+    assert canonical_name("Model", index) == "Model"
+    assert canonical_name("model", index) == "model"
+    assert canonical_name("MODEL", index) is None  # ambiguous
+    assert canonical_name("OTHER", index) == "other"
 
 
 def test_the_case_insensitive_index_takes_any_names() -> None:
