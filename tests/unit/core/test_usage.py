@@ -10,7 +10,6 @@ from freehold.core.types import (
     MAX_REPORTED_TOKENS,
     check_openai_usage,
     token_count,
-    usage_from_openai,
 )
 
 
@@ -65,4 +64,3 @@ def test_absent_usage_is_no_problem() -> None:
 )
 def test_unbelievable_usage_names_the_field(raw: Any, problem: str) -> None:
     assert check_openai_usage(raw) == (None, problem)
-    assert usage_from_openai(raw) is None
