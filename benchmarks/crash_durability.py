@@ -33,6 +33,7 @@ import yaml
 
 from freehold.ledger import open_store
 from freehold.testing.gateway_process import start_serve, wait_until_up
+from freehold.testing.ledger import stored_ids
 from freehold.testing.servers import free_port
 
 CHAT = "/v1/chat/completions"
@@ -114,13 +115,8 @@ def one_round(
     process, _ = serve(config, log)  # a journal left behind is replayed here
     store = open_store(ledger)
     try:
-        deadline = time.monotonic() + 5
-        while True:
-            ids = [row.id for row in store.rows()]
-            missing = set(answered) - set(ids)
-            if not missing or time.monotonic() > deadline:
-                break
-            time.sleep(0.1)
+        ids = stored_ids(store, answered, timeout_s=5, poll_s=0.1)
+        missing = set(answered) - set(ids)
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=30)

@@ -20,6 +20,7 @@ import yaml
 from freehold.ledger import open_store
 from freehold.testing import fast_upstream
 from freehold.testing.gateway_process import start_serve, wait_until_up
+from freehold.testing.ledger import stored_ids
 from freehold.testing.servers import ServerThread, free_port
 
 CHAT = "/v1/chat/completions"
@@ -131,13 +132,8 @@ def crash_and_recover(tmp_path: Path, ledger: str, upstream_url: str) -> None:
         lost_without_journal = len(set(answered) - before)
         process, url = serve(config, log, env)  # replays the dead process's journal
         try:
-            deadline = time.monotonic() + 15
-            while True:
-                ids = [row.id for row in store.rows()]
-                missing = set(answered) - set(ids)
-                if not missing or time.monotonic() > deadline:
-                    break
-                time.sleep(0.05)
+            ids = stored_ids(store, answered, timeout_s=15)
+            missing = set(answered) - set(ids)
         finally:
             process.send_signal(signal.SIGTERM)
             process.wait(timeout=30)

@@ -1,15 +1,20 @@
-"""Ledger test fixtures: a row maker (PostgreSQL fixtures live in tests/conftest.py)."""
+"""Ledger test fixtures: a row maker, and a migrated store of each kind (PostgreSQL fixtures
+live in tests/conftest.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from freehold.ledger import LedgerRow
+from freehold.ledger.base import LedgerStore
+from freehold.ledger.postgres import PostgresStore
+from freehold.ledger.sqlite import SqliteStore
 
 T0 = datetime(2025, 1, 31, 12, 0, 0, 123456, tzinfo=UTC)
 
@@ -48,3 +53,16 @@ def make_row() -> MakeRow:
 def pg_url_tokyo(pg_url: str) -> str:
     """As ``pg_url``, with the session time zone set far from UTC."""
     return pg_url + "%20-ctimezone%3DAsia/Tokyo"
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def ledger_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[LedgerStore]:
+    """A migrated store: SQLite, then PostgreSQL (a fresh schema)."""
+    opened: LedgerStore
+    if request.param == "sqlite":
+        opened = SqliteStore(tmp_path / "ledger.db")
+    else:
+        opened = PostgresStore(request.getfixturevalue("pg_url"))
+    opened.migrate()
+    yield opened
+    opened.close()

@@ -10,7 +10,7 @@ import subprocess
 import sys
 import textwrap
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 
@@ -19,7 +19,6 @@ import pytest
 from freehold.ledger import BatchedWriter, LedgerRow, LedgerStore
 from freehold.ledger.base import TextRecord
 from freehold.ledger.journal import Journal, decode, encode
-from freehold.ledger.postgres import PostgresStore
 from freehold.ledger.sqlite import SqliteStore
 
 MakeRow = Callable[..., LedgerRow]
@@ -229,16 +228,9 @@ def test_another_live_process_keeps_its_journal_until_it_dies(tmp_path: Path) ->
     assert segments(tmp_path) == []
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[LedgerStore]:
-    opened: LedgerStore
-    if request.param == "sqlite":
-        opened = SqliteStore(tmp_path / "ledger.db")
-    else:
-        opened = PostgresStore(request.getfixturevalue("pg_url"))
-    opened.migrate()
-    yield opened
-    opened.close()
+@pytest.fixture
+def store(ledger_store: LedgerStore) -> LedgerStore:
+    return ledger_store
 
 
 def test_the_writer_replays_dead_journals_once_and_never_doubles_a_row(

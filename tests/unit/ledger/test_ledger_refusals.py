@@ -10,7 +10,7 @@ import socket
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -28,19 +28,10 @@ from freehold.ledger.sqlite import SqliteStore
 
 MakeRow = Callable[..., LedgerRow]
 
-STORES = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 
-
-@pytest.fixture(params=STORES)
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[LedgerStore]:
-    opened: LedgerStore
-    if request.param == "sqlite":
-        opened = SqliteStore(tmp_path / "ledger.db")
-    else:
-        opened = PostgresStore(request.getfixturevalue("pg_url"))
-    opened.migrate()
-    yield opened
-    opened.close()
+@pytest.fixture
+def store(ledger_store: LedgerStore) -> LedgerStore:
+    return ledger_store
 
 
 def spilled(spill_dir: Path) -> list[LedgerRow]:
