@@ -10,6 +10,7 @@ import orjson
 import pytest
 from click.testing import CliRunner
 
+from freehold.cli.audit import NOT_CONFIGURED
 from freehold.cli.main import cli
 from freehold.ledger import LedgerRow
 from freehold.ledger.audit import (
@@ -74,13 +75,15 @@ def clean_rows(make_row: MakeRow) -> list[LedgerRow]:
     ]  # fmt: skip
 
 
-def write_ledger(tmp_path: Path, rows: list[LedgerRow]) -> Path:
+def write_ledger(tmp_path: Path, rows: list[LedgerRow], perimeter: str = "perimeter: {}\n") -> Path:
+    """A SQLite ledger holding ``rows``, and a config naming it (with a perimeter, unless
+    ``perimeter`` is empty)."""
     path = tmp_path / "ledger.db"
     with SqliteStore(path) as store:
         store.migrate()
         store.write(rows)
     config = tmp_path / "freehold.yaml"
-    config.write_text(f"ledger: 'sqlite:///{path}'\nperimeter: {{}}\n", encoding="utf-8")
+    config.write_text(f"ledger: 'sqlite:///{path}'\n{perimeter}", encoding="utf-8")
     return config
 
 
@@ -328,3 +331,47 @@ def test_registered_and_help_documents_exit_codes() -> None:
     text = " ".join(result.output.split())
     assert "Exit 0 when every check passes, 1 when one fails" in text
     assert "local_only requests stayed inside" in text
+
+
+# --- without a perimeter in the config --------------------------------------------------
+
+
+def test_without_a_perimeter_no_check_reads_as_passed(tmp_path: Path, make_row: MakeRow) -> None:
+    config = write_ledger(tmp_path, [make_row(i) for i in range(3)], perimeter="")
+    result = run(config)
+    assert result.exit_code == 2, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0].endswith(": 3 requests, 0 with findings, 3 without a perimeter record")
+    assert lines[-1] == f"{NOT_CONFIGURED} (no check run; add `perimeter:` to the config)"
+    assert "PASS" not in result.stdout and "FAIL" not in result.stdout
+    data = orjson.loads(run(config, "--json").stdout)
+    assert data["perimeter"] == "not configured"
+    assert data["checks"] == []
+    assert data["requests"] == data["without_perimeter"] == 3
+
+
+def test_without_a_perimeter_old_records_are_summarised_not_checked(
+    tmp_path: Path, make_row: MakeRow
+) -> None:
+    """Rows recorded while a perimeter was on still show where they went; their checks
+    are not run (the requests since are not scanned), so none is passed or failed."""
+    leak = perimeter({"email": 1}, ["pii"], "secret", "allow", 0, egress=[CLOUD])
+    config = write_ledger(tmp_path, [make_row(0), make_row(1, perimeter=leak)], perimeter="")
+    result = run(config)
+    assert result.exit_code == 2
+    assert "OUTSIDE" in result.stdout
+    assert "PASS" not in result.stdout and "FAIL" not in result.stdout
+    assert result.stdout.splitlines()[-1].startswith(NOT_CONFIGURED)
+
+
+def test_with_a_perimeter_the_checks_say_it_is_configured(
+    tmp_path: Path, make_row: MakeRow
+) -> None:
+    config = write_ledger(tmp_path, [make_row(i) for i in range(3)])
+    result = run(config)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[-3:] == [f"PASS  {name}" for name in CHECKS]
+    assert NOT_CONFIGURED not in result.stdout
+    data = orjson.loads(run(config, "--json").stdout)
+    assert data["perimeter"] == "configured"
+    assert [c["passed"] for c in data["checks"]] == [True, True, True]
