@@ -26,7 +26,7 @@ CLEAN = (
     "order ORD-2025-004211 shipped on 03/04/2025. Upgrade from v3.11.4 to 3.12.1 broke the "
     "cache. ```python\ndef load(path: str) -> dict:\n"
     "    # commit 3f786850e387550fdab836ed7e6dc881de23001b\n"
-    "    key = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855'\n"
+    "    cache_key = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855'\n"
     "    return {'id': '123e4567-e89b-12d3-a456-426614174000', 'colour': '#ff00aa'}\n```\n"
     "What is 4079 * 2113? The matrix [[3, 4], [4, 3]] has determinant -7. Meeting at 10:30 in "
     "room 204, building B. The server at localhost:8080 (127.0.0.1) returns HTTP 502; see "

@@ -43,6 +43,15 @@ def startup_summary(settings: Settings) -> list[str]:
     return lines
 
 
+def _perimeter(settings: Settings) -> str:
+    """The perimeter's detectors, and what it does not detect."""
+    perimeter = settings.perimeter
+    if perimeter is None:
+        return "no data perimeter"
+    missing = "" if "names" in perimeter.detectors else "; names and addresses not detected"
+    return f"data perimeter on ({', '.join(perimeter.detectors)}{missing})"
+
+
 def _enforced(settings: Settings) -> list[str]:
     server = settings.server
     out = []
@@ -53,7 +62,7 @@ def _enforced(settings: Settings) -> list[str]:
         out.append(f"{len(server.api_keys)} static API keys")
     else:
         out.append("no API keys (any caller is served)")
-    out.append("data perimeter on" if settings.perimeter is not None else "no data perimeter")
+    out.append(_perimeter(settings))
     hosts = allowed_names(server.host, server.allowed_hosts)
     out.append("any Host name" if hosts is None else f"Host names: {', '.join(sorted(hosts))}")
     if server.cors_origins:

@@ -11,6 +11,7 @@ from freehold.cli.common import echo_json, json_option
 from freehold.cli.preflight import (
     extra_problems,
     local_file_problems,
+    perimeter_problems,
     route_problems,
     validator_problems,
 )
@@ -25,13 +26,15 @@ DEFAULTS = "zero-config defaults"
 
 def _check_files(source: str, settings: Settings) -> None:
     """What keeps a valid config from running here: extras not installed, local model files
-    and router files that do not exist, validator specs that cannot be built."""
+    and router files that do not exist, credential rule files that do not load, a spaCy
+    pipeline not installed, validator specs that cannot be built."""
     problems = [
         Problem(key, reason)
         for key, reason in (
             *extra_problems(settings),
             *local_file_problems(settings),
             *route_problems(settings),
+            *perimeter_problems(settings),
         )
     ]
     for problem in validator_problems(settings):

@@ -3,12 +3,14 @@
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 
 from freehold.config import Settings
 from freehold.core.importer import MissingExtra, import_string
 from freehold.ledger import LedgerError, open_store
 from freehold.ledger.factory import describe, store_kind
+from freehold.perimeter.rule_set import RuleFileError, load_rule_file
 from freehold.providers.registry import BACKENDS
 from freehold.routing import runtime
 from freehold.validate.base import SpecError
@@ -53,6 +55,37 @@ def local_file_problems(settings: Settings) -> list[tuple[str, str]]:
     ]
 
 
+def perimeter_problems(settings: Settings) -> list[tuple[str, str]]:
+    """(key path, reason) for every credential rule file that cannot be loaded, and for a
+    ``names`` spaCy pipeline that is not installed."""
+    perimeter = settings.perimeter
+    if perimeter is None:
+        return []
+    problems = []
+    for index, path in enumerate(perimeter.secret_rules):
+        try:
+            load_rule_file(path)
+        except RuleFileError as exc:
+            problems.append((f"perimeter.secret_rules[{index}]", str(exc)))
+    model = perimeter.names_model
+    if "names" in perimeter.detectors and importlib.util.find_spec("spacy") is not None:
+        is_path = "/" in model or model.startswith((".", "~"))
+        missing = (
+            not Path(model).expanduser().is_dir()
+            if is_path
+            else importlib.util.find_spec(model) is None
+        )
+        if missing:
+            problems.append(
+                (
+                    "perimeter.names_model",
+                    f"the spaCy pipeline {model!r} is not installed: "
+                    f"python -m spacy download {model}",
+                )
+            )
+    return problems
+
+
 def _needs(key: str, what: str, target: str, extra: str) -> list[tuple[str, str]]:
     """``[(key, reason)]`` when ``target`` cannot be imported for want of ``extra``."""
     try:
@@ -83,6 +116,9 @@ def extra_problems(settings: Settings) -> list[tuple[str, str]]:
         what = "phone detection"
         target = "freehold.perimeter.phones:PhoneDetector"
         problems += _needs("perimeter.detectors", what, target, "perimeter")
+    if perimeter is not None and "names" in perimeter.detectors:
+        what = "name, organisation and address detection"
+        problems += _needs("perimeter.detectors", what, "spacy:load", "ner")
     if perimeter is not None and (perimeter.custom_terms or perimeter.custom_terms_file):
         what = "custom term matching"
         target = "ahocorasick:Automaton"
@@ -97,7 +133,11 @@ def preflight(settings: Settings) -> list[str]:
     problems = [f"{key}: {reason}" for key, reason in extras] + validator_problems(settings)
     problems += [
         f"{key}: {reason}"
-        for key, reason in (*local_file_problems(settings), *route_problems(settings))
+        for key, reason in (
+            *local_file_problems(settings),
+            *route_problems(settings),
+            *perimeter_problems(settings),
+        )
     ]
     if any(key == "ledger" for key, _ in extras):
         return problems

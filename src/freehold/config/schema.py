@@ -211,12 +211,17 @@ class PerimeterSettings(PerimeterOverride):
     ``internal``, ``confidential``, ``secret``; unnamed keys take
     :data:`DEFAULT_PERIMETER_POLICY`, anything else is allowed."""
 
-    detectors: tuple[Literal["pii", "phones", "secrets", "entropy"], ...] = (
+    detectors: tuple[Literal["pii", "phones", "secrets", "entropy", "names"], ...] = (
         "pii",
         "phones",
         "secrets",
         "entropy",
     )
+    """``names`` (person names, organisations, postal addresses) is opt-in: it needs the
+    ``ner`` extra and a spaCy pipeline (``names_model``)."""
+    names_model: str = Field(default="en_core_web_sm", min_length=1)
+    secret_rules: tuple[str, ...] = ()
+    """gitleaks-format TOML rule files loaded after the bundled rules (same id replaces)."""
     entropy_threshold: float = Field(default=4.0, gt=0, le=8)
     phone_regions: tuple[str, ...] = ("US",)
     custom_terms: tuple[str, ...] = ()

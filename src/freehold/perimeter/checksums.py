@@ -1,9 +1,9 @@
 """Check-digit algorithms, as pure functions over digit strings.
 
-Each takes the compact form (no spaces or dashes) and returns whether its check holds:
-Luhn (payment cards), ISO 13616 mod-97 (IBAN), Verhoeff (Aadhaar), ISO 7064 MOD 11,10
-(German Steuer-ID) and the French INSEE/NIR key. Country-specific format rules live with
-the detectors; these functions check only arithmetic.
+Each takes the compact form (no spaces, dashes or dots; letters in either case) and returns
+whether its check holds: Luhn (payment cards), ISO 13616 mod-97 (IBAN), Verhoeff (Aadhaar),
+ISO 7064 MOD 11,10 (German Steuer-ID) and the French INSEE/NIR key. Country-specific
+format rules live with the detectors; these functions check only arithmetic.
 """
 
 from __future__ import annotations

@@ -3,10 +3,17 @@
 Every pattern is compiled once at import and every candidate is confirmed before it is
 reported, to keep false positives low:
 
-* a card number has 13–19 digits, optionally grouped by single spaces or dashes, a known
-  issuer prefix (Visa, Mastercard, Amex, Discover, JCB, Diners, UnionPay, Maestro) and
-  passes Luhn;
-* an IBAN has its country's length and passes mod-97;
+* a card number has 13–19 digits, optionally grouped by single spaces or dashes (any
+  grouping) or by dots (only the printed groupings 4-4-4-4[-1..3] and Amex 4-6-5, so that
+  decimals are never read as cards), one kind of separator per number, a known issuer
+  prefix (Visa, Mastercard, Amex, Discover, JCB, Diners, UnionPay, Maestro) and passes Luhn;
+* an IBAN, in any case, is compact or in groups of four split by one kind of separator
+  (space, dash or dot), has its country's length, ends at the end of a group or word, and
+  passes mod-97. A compact candidate that could be a hex digest (only ``0-9a-f`` and at
+  least one letter after the check digits, e.g. ``be42…`` cut from a trace id) needs a
+  banking word in the 60 characters before it (:data:`_IBAN_CONTEXT`: ``IBAN``,
+  ``account``, ``acct``, ``a/c``, ``bank``, ``banking``, ``Bankverbindung``, ``Konto``,
+  ``Kontonummer``, ``SEPA``, ``SWIFT``, ``BIC``, ``RIB``; any case);
 * an IPv4 address is four octets of 0–255 not glued to other digits or dots; an IPv6 address
   parses with :mod:`ipaddress` and has either eight groups or ``::`` with a four-digit group.
   Loopback and unspecified addresses (``127.0.0.1``, ``0.0.0.0``, ``::1``, ``::``) and
@@ -28,7 +35,10 @@ _EMAIL = re.compile(
     r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,24}(?![\w-])"
 )
 
-_CARD = re.compile(r"(?<![\w.,-])\d(?:[ -]?\d){12,18}(?![\w-]|[.,]\d)")
+_CARD = re.compile(
+    r"(?<![\w.,-])(?:\d{4}\.(?:\d{4}\.\d{4}\.\d{4}(?:\.\d{1,3})?|\d{6}\.\d{5})"
+    r"|\d(?:[ -]?\d){12,18})(?![\w-]|[.,]\d)"
+)
 _CARD_PREFIX = re.compile(
     r"4|5[1-5]|2(?:2[2-9]|[3-6]\d|7[01]|720)|3[47]|6(?:011|5|4[4-9]|2)|35|3(?:0[0-5]|[68])|5[06-9]"
 )
@@ -45,7 +55,16 @@ IBAN_LENGTHS: dict[str, int] = {
     "SC": 31, "SE": 24, "SI": 19, "SK": 24, "SM": 27, "ST": 25, "SV": 28, "TL": 23, "TN": 24,
     "TR": 26, "UA": 29, "VA": 22, "VG": 24, "XK": 20,
 }  # fmt: skip
-_IBAN = re.compile(r"(?<![A-Za-z0-9])[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?")
+_IBAN = re.compile(
+    r"(?<![A-Za-z0-9])[A-Za-z]{2}\d{2}([ .-]?)[A-Za-z0-9]{4}(?:\1[A-Za-z0-9]{4}){1,6}"
+    r"(?:\1[A-Za-z0-9]{1,3})?"
+)
+_IBAN_CONTEXT = re.compile(
+    r"(?i)\b(?:iban|account|acct|a/c|bank(?:ing|verbindung)?|konto(?:nummer)?|sepa|swift|bic"
+    r"|rib)(?![a-z])"
+)
+_IBAN_CONTEXT_CHARS = 60
+_HEX = frozenset("0123456789abcdefABCDEF")
 
 _OCTET = r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
 _IPV4 = re.compile(rf"(?<![\w.]){_OCTET}(?:\.{_OCTET}){{3}}(?![\w]|\.\w)")
@@ -80,7 +99,7 @@ class CardDetector:
         found = []
         for m in _CARD.finditer(text):
             raw = m.group()
-            digits = raw.replace(" ", "").replace("-", "")
+            digits = raw.replace(" ", "").replace("-", "").replace(".", "")
             if (
                 _consistent_grouping(raw)
                 and _CARD_PREFIX.match(digits)
@@ -92,32 +111,51 @@ class CardDetector:
 
 
 def _end_after(raw: str, characters: int) -> int | None:
-    """The index in ``raw`` just after its first ``characters`` non-space characters."""
+    """The index in ``raw`` just after its first ``characters`` letters and digits."""
     count = 0
     for index, ch in enumerate(raw, 1):
-        count += ch != " "
+        count += ch.isalnum()
         if count == characters:
             return index
     return None
 
 
+def _hex_like(compact: str) -> bool:
+    """Whether a compact IBAN candidate could be cut from a hex digest: nothing but hex
+    digits, and a letter among the characters after the check digits."""
+    bban = compact[4:]
+    return all(ch in _HEX for ch in bban) and not bban.isdigit()
+
+
 class IbanDetector:
-    """IBANs, compact or in groups of four: country length and mod-97 checked."""
+    """IBANs in any case, compact or in groups of four: country length and mod-97 checked."""
 
     def find(self, text: str) -> list[Finding]:
         found = []
         for m in _IBAN.finditer(text):
             raw = m.group()
-            length = IBAN_LENGTHS.get(raw[:2])
+            length = IBAN_LENGTHS.get(raw[:2].upper())
             if length is None:
                 continue
             end = _end_after(raw, length)
-            if end is None or (end < len(raw) and raw[end] != " "):
-                continue  # too short, or the IBAN would end inside a group
-            compact = raw[:end].replace(" ", "")
-            if mod97_valid(compact):
-                found.append(span("iban", "pii", text, m.start(), m.start() + end))
+            if end is None or text[m.start() + end : m.start() + end + 1].isalnum():
+                continue  # too short, or the IBAN would end inside a group or word
+            compact = "".join(ch for ch in raw[:end] if ch.isalnum())
+            if not mod97_valid(compact):
+                continue
+            if (
+                not m.group(1)
+                and _hex_like(compact)
+                and not self._banking_words_before(text, m.start())
+            ):
+                continue
+            found.append(span("iban", "pii", text, m.start(), m.start() + end))
         return found
+
+    @staticmethod
+    def _banking_words_before(text: str, start: int) -> bool:
+        window = max(0, start - _IBAN_CONTEXT_CHARS)
+        return _IBAN_CONTEXT.search(text, window, start) is not None
 
 
 class IpDetector:

@@ -9,13 +9,15 @@ Example::
 
 Families are imported by name (:data:`FAMILIES`) when a scanner is built, so building one
 with only ``{"secrets"}`` needs no optional package. Overlapping findings are resolved by
-:func:`resolve_overlaps`: a generic high-entropy finding loses to any specific one; a
+:func:`resolve_overlaps`: a generic finding (high entropy, a generic ``key = …``
+assignment) loses to any specific one; a
 specific secret beats PII and custom findings (``postgres://u:<pw>@host`` is a password,
 not the e-mail address it resembles); otherwise the longest wins, then PII before custom.
 """
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -38,11 +40,16 @@ FAMILIES: dict[str, tuple[str, ...]] = {
         "freehold.perimeter.national_ids:AadhaarDetector",
     ),
     "phones": (),  # built with the options' regions, below
-    "secrets": ("freehold.perimeter.secrets:SecretDetector",),
+    "secrets": (),  # built with the options' extra rule files, below
     "entropy": (),  # built with the options' threshold, below
+    "names": (),  # opt-in: a named-entity model (the ``ner`` extra), below
 }
-DEFAULT_FAMILIES = frozenset(FAMILIES)
+DEFAULT_FAMILIES = frozenset(FAMILIES) - {"names"}
+#: Kinds found by shape alone; any other finding on the same span says more.
+GENERIC_KINDS = frozenset({"high_entropy", "generic_api_key"})
 _CATEGORY_RANK = {"secret": 2, "pii": 1, "custom": 0}
+#: How much of the previous text of a request is read as context for the next one.
+CONTEXT_CHARS = 80
 
 
 @dataclass(frozen=True)
@@ -57,6 +64,10 @@ class ScanOptions:
     """Terms → label (or plain terms, labelled ``term``)."""
     custom_patterns: Mapping[str, str] = field(default_factory=dict)
     """Name → regex."""
+    secret_rule_files: tuple[str, ...] = ()
+    """gitleaks-format rule files loaded after the bundled rules."""
+    names_model: str = "en_core_web_sm"
+    """The spaCy pipeline of the ``names`` family."""
 
 
 def _load(target: str) -> Any:
@@ -72,6 +83,10 @@ def build_detectors(options: ScanOptions) -> list[Detector]:
     detectors: list[Detector] = []
     for family in sorted(options.families):
         detectors.extend(_load(target)() for target in FAMILIES[family])
+    if "secrets" in options.families:
+        detectors.append(_secret_detector(options.secret_rule_files))
+    if "names" in options.families:
+        detectors.append(_load("freehold.perimeter.names:NameDetector")(options.names_model))
     if "phones" in options.families:
         detectors.append(_load("freehold.perimeter.phones:PhoneDetector")(options.phone_regions))
     if "entropy" in options.families:
@@ -85,19 +100,32 @@ def build_detectors(options: ScanOptions) -> list[Detector]:
     return detectors
 
 
+def _secret_detector(rule_files: tuple[str, ...]) -> Detector:
+    from freehold.perimeter.rule_set import load_rules
+    from freehold.perimeter.secrets import SecretDetector
+
+    return SecretDetector(load_rules(rule_files) if rule_files else None)
+
+
 def _priority(finding: Finding) -> tuple[bool, bool, int, int]:
-    specific = finding.kind != "high_entropy"
+    specific = finding.kind not in GENERIC_KINDS
     secret = finding.category == "secret"
     return (specific, secret, finding.end - finding.start, _CATEGORY_RANK[finding.category])
 
 
 def resolve_overlaps(findings: list[Finding]) -> list[Finding]:
     """Keep a non-overlapping subset, best first (see the module docstring), by position."""
+    starts: list[int] = []  # kept findings' starts, sorted; they never overlap
     kept: list[Finding] = []
     for finding in sorted(findings, key=_priority, reverse=True):
-        if all(finding.end <= k.start or finding.start >= k.end for k in kept):
-            kept.append(finding)
-    return sorted(kept, key=lambda f: (f.start, f.end))
+        at = bisect.bisect_right(starts, finding.start)
+        if at and kept[at - 1].end > finding.start:
+            continue  # overlaps the kept finding that starts before it
+        if at < len(kept) and kept[at].start < finding.end:
+            continue  # overlaps the kept finding that starts after it
+        starts.insert(at, finding.start)
+        kept.insert(at, finding)
+    return kept
 
 
 class Scanner:
@@ -107,13 +135,21 @@ class Scanner:
         self.options = options or ScanOptions()
         self.detectors = build_detectors(self.options)
 
-    def scan(self, text: str) -> list[Finding]:
-        """Every finding in ``text``, overlaps resolved, ordered by position."""
+    def scan(self, text: str, context: str = "") -> list[Finding]:
+        """Every finding in ``text``, overlaps resolved, ordered by position. ``context`` is
+        text read just before it (the end of the previous message): a label there (``What
+        is your social security number?``) counts for a number at the start of ``text``;
+        nothing is reported in the context itself."""
         if not text:
             return []
+        prefix = context[-CONTEXT_CHARS:] + "\n" if context else ""
+        scanned = prefix + text
         found: list[Finding] = []
         for detector in self.detectors:
-            found.extend(detector.find(text))
+            found.extend(detector.find(scanned))
+        if prefix:
+            cut = len(prefix)
+            found = [f.shifted(-cut) for f in found if f.start >= cut]
         return resolve_overlaps(found) if len(found) > 1 else found
 
 
@@ -157,9 +193,11 @@ def request_texts(request: Mapping[str, Any]) -> Iterator[tuple[int, Path, str]]
 
 
 def scan_request(scanner: Scanner, request: Mapping[str, Any]) -> list[Located]:
-    """Scan every text of ``request`` (see :func:`request_texts`)."""
-    return [
-        Located(index, path, finding)
-        for index, path, text in request_texts(request)
-        for finding in scanner.scan(text)
-    ]
+    """Scan every text of ``request`` (see :func:`request_texts`), each with the end of the
+    text before it as context (a question in one message, the answer in the next)."""
+    located: list[Located] = []
+    previous = ""
+    for index, path, text in request_texts(request):
+        located.extend(Located(index, path, f) for f in scanner.scan(text, previous))
+        previous = text
+    return located

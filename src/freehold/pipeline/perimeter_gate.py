@@ -108,6 +108,8 @@ class PerimeterGate:
                 phone_regions=settings.phone_regions,
                 custom_terms=_read_terms(settings),
                 custom_patterns=patterns,
+                secret_rule_files=settings.secret_rules,
+                names_model=settings.names_model,
             )
         )
 

@@ -50,6 +50,33 @@ def make_insee(rng: random.Random) -> str:
     return body + f"{insee_key(body):02d}"
 
 
+def make_ssn(rng: random.Random) -> str:
+    """Nine digits that keep the SSA's rules (area not 000, 666 or 9xx; group not 00; serial
+    not 0000)."""
+    area = rng.choice([a for a in range(1, 900) if a != 666])
+    return f"{area:03d}{rng.randint(1, 99):02d}{rng.randint(1, 9999):04d}"
+
+
+def make_nino(rng: random.Random) -> str:
+    """A UK National Insurance number with allowed prefix letters, compact and upper case."""
+    first, second = "ABCEGHJKLMNOPRSTWXYZ", "ABCEGHJKLMNPRSTWXYZ"
+    prefix = rng.choice(first) + rng.choice(second)
+    while prefix in ("BG", "GB", "KN", "NK", "NT", "TN", "ZZ"):
+        prefix = rng.choice(first) + rng.choice(second)
+    return f"{prefix}{rng.randint(0, 999_999):06d}{rng.choice('ABCD')}"
+
+
+def grouped(value: str, sizes: tuple[int, ...], separator: str) -> str:
+    """``value`` cut into parts of ``sizes`` (then one part with the rest, if any), joined by
+    ``separator``: ``grouped("123456789", (3, 2), "-") == "123-45-6789"``."""
+    parts, at = [], 0
+    for size in (*sizes, len(value)):
+        if at < len(value):
+            parts.append(value[at : at + size])
+            at += size
+    return separator.join(parts)
+
+
 class Makers:
     """The makers above, as one fixture (tests import nothing from conftest)."""
 
@@ -58,6 +85,9 @@ class Makers:
     aadhaar = staticmethod(make_aadhaar)
     steuer_id = staticmethod(make_steuer_id)
     insee = staticmethod(make_insee)
+    ssn = staticmethod(make_ssn)
+    nino = staticmethod(make_nino)
+    grouped = staticmethod(grouped)
 
 
 @pytest.fixture(scope="session")

@@ -36,6 +36,18 @@ def test_mod97_accepts_registry_examples_and_rejects_a_changed_check_digit() -> 
     assert not mod97_valid("DE89-3704")
 
 
+@pytest.mark.parametrize("iban", ["de89370400440532013000", "Gb82WeSt12345698765432"])
+def test_mod97_ignores_the_case_of_letters(iban: str) -> None:
+    assert mod97_valid(iban)
+    assert not mod97_valid(iban[:2] + "88" + iban[4:])
+
+
+def test_insee_accepts_corsica_in_lower_case() -> None:
+    body = "290012b123456"
+    assert insee_key(body) == insee_key(body.upper())
+    assert insee_valid(body + f"{insee_key(body):02d}")
+
+
 def test_verhoeff_known_value() -> None:
     assert verhoeff_check_digit("236") == "3"
     assert verhoeff_valid("2363")

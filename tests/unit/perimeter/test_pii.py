@@ -11,7 +11,13 @@ import pytest
 
 from freehold.perimeter.base import Detector
 from freehold.perimeter.phones import PhoneDetector
-from freehold.perimeter.pii import CardDetector, EmailDetector, IbanDetector, IpDetector
+from freehold.perimeter.pii import (
+    IBAN_LENGTHS,
+    CardDetector,
+    EmailDetector,
+    IbanDetector,
+    IpDetector,
+)
 
 
 def values(detector: Detector, text: str) -> list[str]:
@@ -69,6 +75,34 @@ def test_card_look_alikes_are_not_flagged(text: str) -> None:
     assert values(CardDetector(), text) == []
 
 
+@pytest.mark.parametrize("separator", [" ", "-", "."])
+@pytest.mark.parametrize("card", ["4111111111111111", "5555555555554444", "6011111111111117"])
+def test_cards_grouped_in_fours_by_any_separator_are_found(
+    card: str, separator: str, make: Any
+) -> None:
+    written = make.grouped(card, (4, 4, 4), separator)
+    assert values(CardDetector(), f"card no. {written}, exp 12/27") == [written]
+
+
+def test_an_amex_number_dotted_as_printed_is_found() -> None:
+    assert values(CardDetector(), "amex 3782.822463.10005.") == ["3782.822463.10005"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "4.111111111111111",  # a decimal whose digits pass Luhn
+        "x = 41.11111111111111 * 2",
+        "4111.1111.1111111",  # dots, not in printed groups
+        "4111.1111 1111.1111",  # mixed separators
+        "4111.1111-1111.1111",
+        "4111.1111.1111.1111.2222.3",  # a longer dotted run
+    ],
+)
+def test_dotted_numbers_that_are_not_printed_cards_are_not_flagged(text: str) -> None:
+    assert values(CardDetector(), text) == []
+
+
 def test_a_random_sixteen_digit_number_failing_luhn_is_ignored() -> None:
     rng = random.Random(7)
     detector = CardDetector()
@@ -106,6 +140,72 @@ def test_an_iban_followed_by_a_word_keeps_its_own_length() -> None:
     assert values(IbanDetector(), "DE89 3704 0044 0532 0130 00 ABCD") == [
         "DE89 3704 0044 0532 0130 00"
     ]
+
+
+PUBLISHED_IBANS = [
+    "DE89370400440532013000",
+    "GB82WEST12345698765432",
+    "FR1420041010050500013M02606",
+    "NL91ABNA0417164300",
+    "BE68539007547034",
+]
+
+
+@pytest.mark.parametrize("case", [str.upper, str.lower, str.title])
+@pytest.mark.parametrize("separator", [" ", "-", ".", ""])
+@pytest.mark.parametrize("iban", PUBLISHED_IBANS)
+def test_ibans_in_any_case_with_any_separator_are_found(
+    iban: str, separator: str, case: Any, make: Any
+) -> None:
+    written = case(make.grouped(iban, (4,) * 7, separator))
+    assert values(IbanDetector(), f"please pay {written}. Thanks") == [written]
+
+
+@pytest.mark.parametrize("separator", [" ", "-", ".", ""])
+def test_generated_lower_case_ibans_are_found(separator: str, make: Any) -> None:
+    rng = random.Random(11)
+    for country in ("DE", "AT", "ES", "IT", "PL", "CH"):
+        bban = "".join(rng.choice("0123456789") for _ in range(IBAN_LENGTHS[country] - 4))
+        iban = make.iban(country, bban).lower()
+        written = make.grouped(iban, (4,) * 7, separator)
+        assert values(IbanDetector(), f"to {written} please") == [written]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "de89 3704 0044 0532 0130 01",  # wrong check digits, lower case
+        "de89-3704-0044-0532-0130-01",
+        "DE89 3704-0044 0532 0130 00",  # mixed separators
+        "de89.3704.0044 0532.0130.00",
+        "de89 3704 0044 0532 0130 0",  # one character short
+        "0a1b2c3d-be68-5390-0754-703412345678",  # cut from a UUID
+        "be68-5390-0754-7034abcd",  # the last group runs on
+    ],
+)
+def test_lower_case_and_separated_iban_look_alikes_are_not_flagged(text: str) -> None:
+    assert values(IbanDetector(), text) == []
+
+
+def _hex_like_iban(make: Any) -> str:
+    """A valid Belgian IBAN whose account part is hex digits with letters: a hash could
+    read like it."""
+    return str(make.iban("BE", "0a1b2c3d4e5f")).lower()
+
+
+def test_a_compact_iban_that_could_be_a_hex_digest_needs_a_banking_word(make: Any) -> None:
+    iban = _hex_like_iban(make)
+    assert values(IbanDetector(), f"trace={iban} span={iban.upper()}") == []
+    assert values(IbanDetector(), f"my IBAN is {iban}") == [iban]
+    assert values(IbanDetector(), f"Kontonummer: {iban.upper()}") == [iban.upper()]
+    grouped = make.grouped(iban, (4, 4, 4), " ")
+    assert values(IbanDetector(), f"to {grouped}") == [grouped]
+
+
+def test_the_banking_word_must_be_close_before_the_iban(make: Any) -> None:
+    iban = _hex_like_iban(make)
+    assert values(IbanDetector(), f"bank {'x' * 60} {iban}") == []
+    assert values(IbanDetector(), f"{iban} is my bank account") == []
 
 
 # ---- IP ---------------------------------------------------------------------------------

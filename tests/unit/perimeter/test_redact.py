@@ -48,7 +48,7 @@ def cases(make: Any) -> list[tuple[str, str, str]]:
         ("de_steuer_id", make.steuer_id(rng), "Steuer-ID {v}."),
         ("fr_insee", make.insee(rng), "NIR {v}."),
         ("in_aadhaar", make.aadhaar(rng), "Aadhaar {v}."),
-        ("aws_access_key_id", "AKIAIOSFODNN7EXAMPLE", "key id {v} here"),
+        ("aws_access_key_id", "AKIAQ3EGRJTYKCPVW6NZ", "key id {v} here"),
         ("aws_secret_access_key", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
          "aws_secret_access_key = {v}"),
         ("gcp_api_key", "AIza" + rand(35), "key={v}&q=1"),

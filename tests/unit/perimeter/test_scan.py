@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
 import json
+import random
+from typing import Any
 
 import pytest
 
@@ -113,3 +116,32 @@ def test_scan_request_tolerates_odd_shapes(scanner: Scanner) -> None:
     assert scan_request(scanner, {"messages": "nope"}) == []
     odd = {"messages": [{"role": "user", "content": [1, {"text": 2}]}, {"tool_calls": "x"}]}
     assert scan_request(scanner, odd) == []
+
+
+def test_a_label_in_the_previous_message_gates_a_number_in_the_next(
+    scanner: Scanner, make: Any
+) -> None:
+    aadhaar = make.aadhaar(random.Random(5))  # a bare 12-digit run needs its label nearby
+    asked = {"role": "assistant", "content": "Thanks. What is your Aadhaar number?"}
+    answer = {"role": "user", "content": aadhaar}
+    located = scan_request(scanner, {"messages": [asked, answer]})
+    assert [(x.message, x.finding.kind, x.finding.value) for x in located] == [
+        (1, "in_aadhaar", aadhaar)
+    ]
+    unlabelled = {"role": "assistant", "content": "Thanks. How many grains of rice?"}
+    assert scan_request(scanner, {"messages": [unlabelled, answer]}) == []
+    assert scanner.scan(aadhaar) == []
+
+
+def test_context_is_read_but_never_reported(scanner: Scanner) -> None:
+    context = "mail ana@example.org"
+    [finding] = scanner.scan("and bo@example.org", context)
+    assert (finding.value, finding.start) == ("bo@example.org", 4)
+    assert scanner.scan("nothing here", context) == []
+
+
+def test_many_overlapping_findings_resolve_in_log_linear_time() -> None:
+    findings = [Finding("x", "pii", i, i + 3, "abc") for i in range(0, 60_000)]
+    kept = resolve_overlaps(findings)
+    assert [f.start for f in kept[:3]] == [0, 3, 6]
+    assert all(a.end <= b.start for a, b in itertools.pairwise(kept))

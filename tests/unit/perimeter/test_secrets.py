@@ -1,4 +1,4 @@
-"""Credential shapes and the high-entropy rule."""
+"""Credentials (the gitleaks rule set plus freehold's own rules) and the high-entropy rule."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ def kinds(text: str) -> list[tuple[str, str]]:
 
 
 CASES = [
-    ("aws_access_key_id", "AKIAIOSFODNN7EXAMPLE", "key id {v} here"),
+    ("aws_access_key_id", "AKIA" + rand(16, string.ascii_uppercase + "234567"), "key id {v} here"),
     ("aws_secret_access_key", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
      "aws_secret_access_key = {v}"),
     ("aws_secret_access_key", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
@@ -38,7 +38,8 @@ CASES = [
     ("github_token", "github_pat_" + rand(82, B62 + "_"), "export GH={v}"),
     ("gitlab_token", "glpat-" + rand(20), "GITLAB_TOKEN={v}"),
     ("slack_token", "xoxb-123456789012-1234567890123-" + rand(24), "slack {v}"),
-    ("slack_webhook", "https://hooks.slack.com/services/T0000/B0000/" + rand(24), "{v}"),
+    ("slack_webhook", "https://hooks.slack.com/services/T0" + rand(8, string.ascii_uppercase)
+     + "/B0" + rand(8, string.ascii_uppercase) + "/" + rand(24), "post to {v}."),
     ("stripe_key", "sk_live_" + rand(24), "stripe.api_key = '{v}'"),
     ("openai_key", "sk-proj-" + rand(48, B62 + "_-"), "OPENAI_API_KEY={v}"),
     ("openai_key", "sk-" + rand(48), "Authorization: Bearer {v}"),
@@ -50,6 +51,37 @@ CASES = [
      "```\n{v}\n```"),
     ("private_key", "-----BEGIN PRIVATE KEY-----\\nMIIEvQIBADANBgkqh\\n-----END PRIVATE KEY-----",
      '{{"private_key": "{v}\\n"}}'),
+    # the kinds a reviewer found missing, and the major hubs, registries and clouds
+    ("huggingface_access_token", "hf_" + rand(34, string.ascii_letters), "HF_TOKEN={v}"),
+    ("huggingface_access_token", "hf_" + rand(34, string.ascii_letters),
+     "My Hugging Face token is {v}."),
+    ("npm_access_token", "npm_" + rand(36), "//registry.npmjs.org/:_authToken={v}"),
+    ("pypi_upload_token", "pypi-AgEIcHlwaS5vcmc" + rand(70, B62 + "_-"),
+     "[pypi]\nusername = __token__\npassword = {v}"),
+    ("dockerhub_pat", "dckr_pat_" + rand(27, B62 + "_-"), "docker login -u me -p {v}"),
+    ("anthropic_api_key", "sk-ant-api03-" + rand(93, B62 + "_-") + "AA",
+     "ANTHROPIC_API_KEY={v}"),
+    ("sendgrid_api_token", "SG." + rand(22, B62 + "_-") + "." + rand(43, B62 + "_-"),
+     "SENDGRID_API_KEY='{v}'"),
+    ("microsoft_teams_webhook",
+     "https://acme.webhook.office.com/webhookb2/" + "a1b2c3d4-0000-4000-8000-0123456789ab@"
+     "a1b2c3d4-0000-4000-8000-0123456789ab/IncomingWebhook/" + rand(32, "0123456789abcdef")
+     + "/a1b2c3d4-0000-4000-8000-0123456789ab", "hook: {v}"),
+    ("discord_webhook_url", "https://discord.com/api/webhooks/" + "1" * 18 + "/" + rand(68),
+     "notify {v}"),
+    ("url_password", "Zq9-pL2v", "MONGO=mongodb+srv://app:{v}@cluster0.abcde.mongodb.net/db"),
+    ("url_password", "r3d1s-Pw", "redis://:{v}@cache.internal:6379/0"),
+    ("url_password", "My5ql!pw", "mysql://root:{v}@10.0.0.5/shop"),
+    ("password", "S3cr3t!pw", "database:\n  host: db\n  password: {v}\n"),
+    ("password", "hunter2x", "  - name: smtp\n    smtp_password: '{v}'"),
+    ("password", "sunshine", "password: {v}"),
+    ("password", "Tr0ub4dor&3", "DB_PASSWORD={v}"),
+    ("password", "c0rrect-h0rse", '{{"user": "ana", "password": "{v}"}}'),
+    ("password", "pa55w0rd", "[mysql]\nuser = app\npasswd = {v}\n"),
+    ("password", "Sql!2024x", "Server=db;Database=app;User Id=sa;Password={v};"),
+    ("password", "qs-Pw_991", "jdbc:postgresql://db/app?user=app&password={v}&ssl=true"),
+    ("password", "Tr0ub4dor&3", "my password is {v}, please reset it"),
+    ("password", "S3cret!23", "Password: {v}"),
 ]  # fmt: skip
 
 
@@ -69,6 +101,21 @@ def test_secret_shapes(kind: str, value: str, template: str) -> None:
         "ghp_short",
         "-----BEGIN PUBLIC KEY-----\nMIIBIjANBgkqh\n-----END PUBLIC KEY-----",
         "eyJ not a jwt",
+        "AKIAIOSFODNN7EXAMPLE is the key id in AWS's documentation",
+        "password: ${DB_PASSWORD}",
+        "password = os.environ['DB_PASSWORD']",
+        "password = args.password",
+        "self.secret = secret_manager.get(name)",
+        'api_key: "your-api-key"',
+        "password: '********'",
+        "password: null\nsecret: true",
+        "Choose a password that is hard to guess.",
+        "The password is reset every 90 days; the secret: keep it short.",
+        "Reset your password: click the link and follow the steps.",
+        "The key to the puzzle: think about symmetry.",
+        "Answer key: B. The token economy is a behavioural therapy.",
+        "secret_key_length = 32",
+        "password_min_length: 12",
     ],
 )
 def test_secret_look_alikes_are_not_flagged(text: str) -> None:
