@@ -6,7 +6,8 @@ Builds the default :class:`~freehold.perimeter.scan.Scanner` (PII, phones, secre
 and one with ``--terms`` custom terms as well, then times ``scan`` one call at a time on
 1 KB prompts: clean text (prose and code with hashes, UUIDs, prices, versions), text with
 findings (an e-mail, a card, a phone, an IBAN, a token, an IP) and, with the terms loaded,
-both again. Prints p50/p99 in milliseconds per prompt and the build time of the terms.
+both again. Prints p50/p99 in milliseconds per prompt, the build time of the terms, and
+the time of one scan of each of a few 100 KB adversarial texts.
 Needs ``freehold[perimeter]``.
 """
 
@@ -37,6 +38,19 @@ FINDINGS = (
     "4111 1111 1111 1111 to IBAN DE89 3704 0044 0532 0130 00. The deploy token is "
     "ghp_Ab3De6Gh9Jk2Mn5Pq8St1Vw4Yz7Bc0Ef3Hi6 and the API host is 192.168.10.4. "
 )
+
+
+#: Texts that make careless patterns backtrack or findings pile up.
+ADVERSARIAL = {
+    "`api_key = ` × 10,000": "api_key = " * 10_000,
+    "`password: ` × 10,000": "password: " * 10_000,
+    "`key=<160 hex> ` × 600": ("key=" + "0123456789abcdef" * 10 + " ") * 600,
+    "`-----BEGIN PRIVATE KEY-----` × 3,000": "-----BEGIN PRIVATE KEY-----" * 3_000,
+    "a private key header and 100,000 base64 chars": "-----BEGIN RSA PRIVATE KEY-----\n"
+    + "A" * 100_000,
+    "`x://a:` × 20,000": "x://a:" * 20_000,
+    "`token ` and 100,000 alphanumerics": "token " + "a1" * 50_000,
+}
 
 
 def one_kb(seed_text: str) -> str:
@@ -109,6 +123,11 @@ def main() -> None:
         p50, p99 = timings(scanner, texts, args.iterations)
         print(f"{name:<22} {prompt:<28} {p50:>8.3f} {p99:>8.3f}")
     print(f"\nbuild time for {args.terms:,} custom terms: {build_s:.2f} s")
+    print("\nadversarial 100 KB texts (one call each, default detectors; no regex backtracks):")
+    for name, text in ADVERSARIAL.items():
+        started = time.perf_counter()
+        default.scan(text)
+        print(f"  {name:<44} {(time.perf_counter() - started) * 1000:>8.1f} ms")
 
 
 if __name__ == "__main__":

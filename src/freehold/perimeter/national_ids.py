@@ -58,7 +58,7 @@ _NINO = re.compile(
     r"([ .-]?)\d{2}([ .-]?)\d{2}([ .-]?)\d{2}([ .-]?)[A-Da-d](?![A-Za-z0-9])"
 )
 _NINO_EXCLUDED_PREFIXES = frozenset({"BG", "GB", "KN", "NK", "NT", "TN", "ZZ"})
-_NINO_CONTEXT = re.compile(r"(?i)\bni ?(?:number|num|no\b|#)|\bnational[ -]+insurance\b|\bnino\b")
+_NINO_CONTEXT = re.compile(r"(?i)\bni ?(?:number|num|no\b|#|:)|\bnational[ -]+insurance\b|\bnino\b")
 _STEUER_ID = re.compile(
     r"(?<![\w.,-])[1-9]\d([ .-]?)\d{3}([ .-]?)\d{3}([ .-]?)\d{3}(?![\w-]|[ .,]\d)"
 )

@@ -122,9 +122,9 @@ def _end_after(raw: str, characters: int) -> int | None:
 
 def _hex_like(compact: str) -> bool:
     """Whether a compact IBAN candidate could be cut from a hex digest: nothing but hex
-    digits, and a letter among the characters after the check digits."""
-    bban = compact[4:]
-    return all(ch in _HEX for ch in bban) and not bban.isdigit()
+    digits (its country code included: ``IT…`` cannot be), and a letter among the
+    characters after the check digits."""
+    return all(ch in _HEX for ch in compact) and not compact[4:].isdigit()
 
 
 class IbanDetector:

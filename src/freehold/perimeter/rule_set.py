@@ -76,7 +76,10 @@ KIND_ALIASES: dict[str, str] = {
     "private-key-block": "private_key",  # freehold.toml
     "password-assignment": "password",  # freehold.toml
     "password-setting": "password",  # freehold.toml
+    "password-setting-escaped": "password",  # freehold.toml
     "password-in-prose": "password",  # freehold.toml
+    "password-xml": "password",  # freehold.toml
+    "password-answer": "password",  # freehold.toml
 }
 
 _POSIX_CLASSES = {
@@ -93,8 +96,9 @@ _POSIX_CLASSES = {
 _LAZY_PREFIX = re.compile(r"^(\(\?[a-z]+\))?\[\\w\.-\]\{0,\d+\}\?")
 #: How gitleaks ends a secret (a quote, space or semicolon, an escaped newline, the end)...
 _GITLEAKS_END = r"""(?:[\x60'"\s;]|\\[nr]|$)"""
-#: ... and how it ends in a prompt, where prose punctuation follows it too.
-_PROSE_END = r"""(?:[\x60'"\s;.,:!?)\]}>|&]|\\[nr]|$)"""
+#: ... and how it ends in a prompt, where prose punctuation follows it too, and any escape
+#: (``\"`` closes a JSON-escaped string as often as ``\n`` ends a line).
+_PROSE_END = r"""(?:[\x60'"\s;.,:!?)\]}>|&\\]|$)"""
 _UNSAFE_KIND = re.compile(r"[^a-z0-9_]+")
 
 
@@ -201,8 +205,9 @@ def _first_chars(alternative: str, ignore_case: bool) -> set[str] | None:
     if alternative[:1].isalnum():
         first = alternative[0]
         return {first.lower(), first.upper()} if ignore_case else {first}
-    for opener, case in (("(?:", ignore_case), ("(?-i:", False), ("(?i:", True)):
-        if alternative.startswith(opener):
+    openers = (("(?:", ignore_case), ("(?-i:", False), ("(?i:", True), ("(", ignore_case))
+    for opener, case in openers:
+        if alternative.startswith(opener) and (opener != "(" or alternative[1:2] != "?"):
             end = _closing(alternative, 0)
             chars: set[str] = set()
             for inner in _alternatives(alternative[len(opener) : end]):
@@ -219,15 +224,21 @@ def _first_chars(alternative: str, ignore_case: bool) -> set[str] | None:
 
 
 def _with_first_char_check(pattern: str) -> str:
-    """``(?i)(?:word|word…)…`` with a lookahead on the words' first letters in front: Python
-    scans for a character set quickly, and for a case-insensitive alternation slowly (the
-    generic assignment rules run six times faster)."""
-    if not pattern.startswith("(?i)(?:"):
+    """``(?i)(?:word|word…)…`` or ``\\b(word|word…)…`` with a lookahead on the words' first
+    letters in front: Python scans for a character set quickly, and for a case-insensitive
+    alternation or a word boundary slowly (the generic assignment rules run six times
+    faster)."""
+    if pattern.startswith("(?i)(?:"):
+        flags, body, ignore_case = "(?i)", pattern[4:], True
+    elif pattern.startswith("\\b("):
+        flags, body, ignore_case = "", pattern, False
+    else:
         return pattern
-    chars = _first_chars(pattern[4 : _closing(pattern, 4) + 1], ignore_case=True)
-    if not chars:
+    group_at = body.index("(")
+    chars = _first_chars(body[group_at : _closing(body, group_at) + 1], ignore_case)
+    if not chars or not all(ch.isalnum() for ch in chars):
         return pattern
-    return "(?i)(?=[" + "".join(sorted(chars)) + "])" + pattern[4:]
+    return flags + "(?=[" + "".join(sorted(chars)) + "])" + body
 
 
 def shannon_entropy(value: str) -> float:

@@ -123,7 +123,7 @@ class Gateway:
         ctx.fail(error)
         self.record(ctx)
 
-    def _inspect(self, ctx: RequestContext, request: ChatRequest) -> ChatRequest:
+    async def _inspect(self, ctx: RequestContext, request: ChatRequest) -> ChatRequest:
         """The data perimeter's decision (403 for blocked data, or when no permitted model
         can answer); the request to send on, redacted where the policy says so."""
         if self._perimeter is None:
@@ -133,7 +133,9 @@ class Gateway:
         if any(self._providers.get(n) is None for n in names):
             return request  # resolution answers 404
         models = [self._providers.settings(n) for n in names]
-        request, ctx.perimeter = self._perimeter.inspect(request, ctx.sensitivity, models)
+        request, ctx.perimeter = await self._perimeter.inspect_async(
+            request, ctx.sensitivity, models
+        )
         if ctx.perimeter.refusal is not None:
             raise ctx.perimeter.refusal
         return request
@@ -227,7 +229,7 @@ class Gateway:
         ctx.request, ctx.requested_model = request, request.model
         try:
             with _failures(ctx):
-                request = self._inspect(ctx, self._named(request))
+                request = await self._inspect(ctx, self._named(request))
                 request = await self._budgets.admit(ctx, request)
                 cascade = self._cascade_of(request)
                 if cascade is not None:
@@ -327,7 +329,7 @@ class Gateway:
         ctx.request, ctx.requested_model = request, request.model
         try:
             with _failures(ctx):
-                request = self._inspect(ctx, self._named(request))
+                request = await self._inspect(ctx, self._named(request))
                 request = await self._budgets.admit(ctx, request)
                 cascade = self._cascade_of(request)
                 if cascade is not None:

@@ -6,7 +6,12 @@ Values: e-mail addresses, international phone numbers, Luhn-valid card numbers, 
 IBANs, US SSNs, AWS access key ids, GitHub tokens, JWTs, private key blocks, and custom terms
 (written with other case, Cyrillic look-alike letters or zero-width characters). Places:
 plain prose, a fenced code block, a JSON document, an assistant's tool-call arguments and the
-tool result, and several messages of one conversation.
+tool result, and several messages of one conversation. Each case records the kind of each of
+its values (:attr:`Case.kinds`).
+
+The larger recall corpus (:mod:`freehold.testing.recall_corpus`: every kind the perimeter
+should catch, in many written forms, one value a request) builds on :class:`Case`,
+:class:`Sample` (one value written in its context) and :class:`Spec` (how to write a kind).
 """
 
 from __future__ import annotations
@@ -15,14 +20,15 @@ import json
 import random
 import string
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from freehold.perimeter.checksums import luhn_check_digit
 
 #: Custom terms the corpus uses; a perimeter config must list them.
 CUSTOM_TERMS = ("Project Bluebird", "ACME-7731")
-_LOOKALIKES = {"o": "\u043e", "e": "\u0435", "a": "\u0430", "c": "\u0441", "p": "\u0440"}
+#: Latin letters → the Cyrillic letters that look the same.
+LOOKALIKES = {"o": "\u043e", "e": "\u0435", "a": "\u0430", "c": "\u0441", "p": "\u0440"}
 _B62 = string.ascii_letters + string.digits
 _PHONES = ("+44 20 7946 0958", "+33 1 42 68 53 00", "+81 3-1234-5678", "+49 30 901820")
 
@@ -35,12 +41,52 @@ class Case:
     messages: list[dict[str, Any]]
     values: tuple[str, ...]
     tools: list[dict[str, Any]] | None = None
+    kinds: tuple[str, ...] = ()
+    """The kind of each value (``kinds[i]`` is what ``values[i]`` is), where known."""
 
     def body(self, model: str) -> dict[str, Any]:
         body: dict[str, Any] = {"model": model, "messages": self.messages}
         if self.tools:
             body["tools"] = self.tools
         return body
+
+
+@dataclass(frozen=True, slots=True)
+class Sample:
+    """One sensitive value written the way people write it, for the recall corpus
+    (:mod:`freehold.testing.recall_corpus`)."""
+
+    kind: str
+    variant: str
+    """How it is written: ``lower-dash``, ``env``, ``label-compact``, …"""
+    value: str
+    """What must not leave the perimeter, exactly as written."""
+    snippet: str
+    """The value in its written context: a label, a config line, a sentence."""
+    question: str
+    """What an assistant asks to get it, for a value sent alone in the next message."""
+    language: str = ""
+    """The language of a code block holding :attr:`snippet`."""
+
+    def blanked(self) -> Sample:
+        """The same sample with the value removed: its carrier alone, which must be clean.
+        The value goes as written, JSON-escaped, and line by line (an indented key)."""
+        snippet = self.snippet
+        for form in (self.value, json.dumps(self.value, ensure_ascii=False)[1:-1]):
+            snippet = snippet.replace(form, "")
+        for line in self.value.splitlines():
+            snippet = snippet.replace(line, "") if line.strip() else snippet
+        return replace(self, value="", snippet=snippet)
+
+
+@dataclass(frozen=True, slots=True)
+class Spec:
+    """How to write one kind of value: its variants, and a maker for a given variant."""
+
+    category: str
+    """``pii``, ``secret`` or ``custom``: the perimeter policy key it falls under."""
+    variants: tuple[str, ...]
+    make: Callable[[random.Random, str], Sample]
 
 
 def _rand(rng: random.Random, n: int, alphabet: str = _B62) -> str:
@@ -80,9 +126,9 @@ def _term(rng: random.Random) -> str:
     if variant == 1:
         return term.upper()
     if variant == 2:  # one Latin letter swapped for its Cyrillic look-alike
-        spots = [i for i, ch in enumerate(term) if ch.lower() in _LOOKALIKES]
+        spots = [i for i, ch in enumerate(term) if ch.lower() in LOOKALIKES]
         i = rng.choice(spots)
-        return term[:i] + _LOOKALIKES[term[i].lower()] + term[i + 1 :]
+        return term[:i] + LOOKALIKES[term[i].lower()] + term[i + 1 :]
     if variant == 3:  # a zero-width space inside
         i = rng.randrange(1, len(term) - 1)
         return term[:i] + "\u200b" + term[i:]
@@ -177,10 +223,16 @@ def sensitive_cases(count: int = 1000, seed: int = 7) -> Iterator[Case]:
         shape = (i // len(kinds)) % 4
         name = f"{i:04d}-{kind}-{['message', 'tools', 'conversation', 'message'][shape]}"
         if shape == 1:
-            other = MAKERS[rng.choice(kinds)](rng)
-            yield _tools(name, value, other, rng)
+            other_kind = rng.choice(kinds)
+            other = MAKERS[other_kind](rng)
+            yield replace(_tools(name, value, other, rng), kinds=(kind, other_kind))
         elif shape == 2:
-            extra = [MAKERS[rng.choice(kinds)](rng) for _ in range(2)]
-            yield _conversation(name, [value, *extra], rng)
+            extra_kinds: list[str] = []
+            extra: list[str] = []
+            for _ in range(2):
+                extra_kinds.append(rng.choice(kinds))
+                extra.append(MAKERS[extra_kinds[-1]](rng))
+            case = _conversation(name, [value, *extra], rng)
+            yield replace(case, kinds=(kind, *extra_kinds))
         else:
-            yield _one_message(name, value, rng)
+            yield replace(_one_message(name, value, rng), kinds=(kind,))

@@ -202,6 +202,14 @@ def test_a_compact_iban_that_could_be_a_hex_digest_needs_a_banking_word(make: An
     assert values(IbanDetector(), f"to {grouped}") == [grouped]
 
 
+def test_a_compact_iban_with_a_country_code_no_digest_has_needs_no_banking_word(
+    make: Any,
+) -> None:
+    iban = make.iban("IT", "A1043383104860612128979"[:23])
+    assert all(ch in "0123456789ABCDEF" for ch in iban[4:])  # a hex-looking BBAN ...
+    assert values(IbanDetector(), f"wire the deposit to {iban} by Monday") == [iban]  # ... "IT"
+
+
 def test_the_banking_word_must_be_close_before_the_iban(make: Any) -> None:
     iban = _hex_like_iban(make)
     assert values(IbanDetector(), f"bank {'x' * 60} {iban}") == []
@@ -246,6 +254,13 @@ def test_ip_addresses(text: str, expected: list[str]) -> None:
         ("+91 98765 43210", ["+91 98765 43210"]),
         ("US office (415) 555-2671", ["(415) 555-2671"]),
         ('{"phone": "+81 3-1234-5678"}', ["+81 3-1234-5678"]),
+        ("call 1-206-338-4112 after six", ["1-206-338-4112"]),  # the US trunk prefix
+        ("Ana (ana@x.org, +44 20 7946 0958) wrote", ["+44 20 7946 0958"]),  # not the ")"
+        ("+44 (20) 7946 0958", ["+44 (20) 7946 0958"]),
+        ("1 (206) 338-4112", ["1 (206) 338-4112"]),
+        ("phone: 2063384112", ["2063384112"]),  # a bare run behind a phone word
+        ("Mobile 12063384112.", ["12063384112"]),
+        ("What number can we reach you on?\n2063384112", ["2063384112"]),
     ],
 )
 def test_phones(text: str, expected: list[str]) -> None:
@@ -263,6 +278,9 @@ def test_phones(text: str, expected: list[str]) -> None:
         "price $1,234,567.89",
         "ISBN 978-0-306-40615-7",
         "37/5345 = 0.006922357343",
+        "invoice number 2063384112 is overdue",  # a bare run without a phone word
+        "phone: 2063384112.5 units",
+        "call me at 1000000000",  # not a valid number
     ],
 )
 def test_phone_look_alikes_are_not_flagged(text: str) -> None:

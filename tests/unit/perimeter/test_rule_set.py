@@ -74,14 +74,15 @@ def test_the_major_hubs_registries_and_clouds_have_rules() -> None:
 @pytest.mark.parametrize(
     ("go", "python"),
     [
-        (r"\b(p8e-(?i)[a-z0-9]{4})x", r"\b(p8e-(?i:[a-z0-9]{4}))x"),  # flags scoped to group
+        (r"\b(p8e-(?i)[a-z0-9]{4})x", r"(?=[p])\b(p8e-(?i:[a-z0-9]{4}))x"),  # scoped flags
         (r"ab(?i)cd", r"ab(?i:cd)"),  # ... or to the end
         (r"(?i)abc", r"(?i)abc"),  # leading flags stay global
         (r"a\z", r"a\Z"),
-        (r"\b(pat[[:alnum:]]{14})", r"\b(pat[a-zA-Z0-9]{14})"),
+        (r"\b(pat[[:alnum:]]{14})", r"(?=[p])\b(pat[a-zA-Z0-9]{14})"),
+        (r"\b(hvs\.x|s\.y)", r"(?=[hs])\b(hvs\.x|s\.y)"),  # the first letters of a group
         (r"(?-i:[Aa]pi|API)", r"(?-i:[Aa]pi|API)"),
         (r"[\w.-]{0,50}?(?:adafruit)x", r"(?:adafruit)x"),  # lazy prefix dropped
-        (r"x(?:[\x60'" '"' r"\s;]|\\[nr]|$)", r"x(?:[\x60'" '"' r"\s;.,:!?)\]}>|&]|\\[nr]|$)"),
+        (r"x(?:[\x60'" '"' r"\s;]|\\[nr]|$)", r"x(?:[\x60'" '"' r"\s;.,:!?)\]}>|&\\]|$)"),
         (r"(?i)(?:key|(?-i:[Aa]pi|API))=", r"(?i)(?=[AKak])(?:key|(?-i:[Aa]pi|API))="),
     ],
 )

@@ -82,6 +82,20 @@ CASES = [
     ("password", "qs-Pw_991", "jdbc:postgresql://db/app?user=app&password={v}&ssl=true"),
     ("password", "Tr0ub4dor&3", "my password is {v}, please reset it"),
     ("password", "S3cret!23", "Password: {v}"),
+    # inside JSON strings (escaped quotes and newlines), XML, compose files, answers
+    ("password", "Willow1142%", '{{"note": "database:\\n  db_password: {v}", "ok": true}}'),
+    ("password", "gS#JK=8jEuxqeSCeaSm", '{{"stdout": "user: app\\n  password: {v}"}}'),
+    ("password", "Aaaaaa9999!", '{{"note": "password = \\"{v}\\"", "ok": true}}'),
+    ("password", "S^.p1R\\\\A3#5s", '{{\n  "admin_password": "{v}"\n}}'),
+    ("password", "x9!Lk2#Qw", "<config><db_password>{v}</db_password></config>"),
+    ("password", "bVXb&G@7m05=eNGvCQsmT", "environment:\n  - MYSQL_ROOT_PASSWORD={v}"),
+    ("password", "VaHB_LedrJWxGme.U", "jdbc:postgresql://db/o?user=app&password={v}"),
+    ("password", "wwwvImkqGMDHF", "What's the password of the database user?\n{v}"),
+    ("password", 'See^xkLP"%yucd', "And the password?\n{v}"),
+    ("aws_secret_access_key", "ini1VEy2xMn029nocdjfBNPGAmigRuluTQVpeExm",
+     "the AWS secret access key is {v}, it stopped working"),
+    ("aws_secret_access_key", "C1bOdmaVYTCILJ32k/TzlaRbjSddJimSHnyQEkDl",
+     "And the AWS secret access key?\n{v}"),
 ]  # fmt: skip
 
 
@@ -116,6 +130,10 @@ def test_secret_shapes(kind: str, value: str, template: str) -> None:
         "Answer key: B. The token economy is a behavioural therapy.",
         "secret_key_length = 32",
         "password_min_length: 12",
+        "database:\n  password: \n  timeout: 30",  # an empty setting
+        "What is your password?\nForgot",  # a word answers without being a password
+        "The secret: practice.\nsecret = settings.SECRET_KEY",
+        "DATABASE_URL=postgresql+psycopg2://app@db/orders",
     ],
 )
 def test_secret_look_alikes_are_not_flagged(text: str) -> None:
@@ -167,6 +185,14 @@ def test_random_tokens_are_high_entropy() -> None:
 )
 def test_ordinary_code_tokens_are_not_high_entropy(text: str) -> None:
     assert EntropyDetector().find(text) == []
+
+
+def test_an_environment_setting_name_is_not_part_of_a_token() -> None:
+    detector = EntropyDetector()
+    assert detector.find("DATABASE_URL=postgresql+psycopg2") == []
+    token = rand(32)
+    [finding] = detector.find(f"API_TOKEN={token}")
+    assert finding.value == token
 
 
 def test_the_threshold_is_tunable() -> None:
