@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-import json
 import random
 import statistics
 import time
@@ -35,10 +34,11 @@ from pathlib import Path
 
 from freehold.perimeter.names import KINDS, NameDetector
 from freehold.perimeter.scan import Scanner, ScanOptions
+from freehold.testing.bench_prompts import DEFAULT_DIR as DEFAULT_BENCH
+from freehold.testing.bench_prompts import read_prompts
 from freehold.testing.names_corpus import Sample, corpus, score
 
 ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_BENCH = ROOT.parent / "shared" / "bench" / "routing"
 
 
 def rss_mb() -> float:
@@ -78,19 +78,6 @@ def timings(
         samples.append((time.perf_counter() - started) * 1000)
     samples.sort()
     return statistics.median(samples), samples[max(int(len(samples) * 0.99) - 1, 0)]
-
-
-def read_prompts(directory: Path) -> list[tuple[str, str]]:
-    """``(task family, prompt)`` of every record of ``directory/*.jsonl``."""
-    prompts = []
-    for path in sorted(directory.glob("*.jsonl")):
-        with path.open(encoding="utf-8") as lines:
-            for line in lines:
-                if line.strip():
-                    record = json.loads(line)
-                    task = str(record.get("task", path.stem)).partition("/")[0]
-                    prompts.append((task, str(record["prompt"])))
-    return prompts
 
 
 def accuracy(detector: NameDetector, samples: list[Sample]) -> None:
@@ -139,7 +126,8 @@ def cost(detector: NameDetector, samples: list[Sample], iterations: int) -> None
 
 
 def real_prompts(detector: NameDetector, directory: Path, limit: int, examples: int) -> None:
-    prompts = read_prompts(directory)[: limit or None]
+    prompts = [(task.partition("/")[0], text) for task, text in read_prompts(directory)]
+    prompts = prompts[: limit or None]
     tasks = Counter(task for task, _ in prompts)
     fired: Counter[tuple[str, str]] = Counter()
     values: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)

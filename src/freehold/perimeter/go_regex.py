@@ -16,6 +16,7 @@ first characters, which Python scans for quickly (six times faster for such rule
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
 _POSIX_CLASSES = {
     "alnum": "a-zA-Z0-9",
@@ -88,9 +89,10 @@ def python_pattern(go_pattern: str) -> str:
     return "".join(out)
 
 
-def _closing(pattern: str, open_at: int) -> int:
-    """The index of the ``)`` that closes the group opened at ``open_at`` (-1 if none)."""
-    depth, i, in_class = 0, open_at, False
+def _structure(pattern: str, start: int = 0) -> Iterator[tuple[int, str]]:
+    """``(index, character)`` of every character of ``pattern`` from ``start`` that is
+    syntax: not escaped, not inside a character class (``[...]``)."""
+    i, in_class = start, False
     while i < len(pattern):
         ch = pattern[i]
         if ch == "\\":
@@ -100,32 +102,33 @@ def _closing(pattern: str, open_at: int) -> int:
             in_class = ch != "]"
         elif ch == "[":
             in_class = True
-        elif ch in "()":
+            i += 2 if pattern[i + 1 : i + 2] == "]" else 1  # a literal "]" opens no end
+            continue
+        else:
+            yield i, ch
+        i += 1
+
+
+def _closing(pattern: str, open_at: int) -> int:
+    """The index of the ``)`` that closes the group opened at ``open_at`` (-1 if none)."""
+    depth = 0
+    for i, ch in _structure(pattern, open_at):
+        if ch in "()":
             depth += 1 if ch == "(" else -1
             if depth == 0:
                 return i
-        i += 1
     return -1
 
 
 def _alternatives(body: str) -> list[str]:
     """``body`` split at its top-level ``|``."""
-    parts, depth, start, i, in_class = [], 0, 0, 0, False
-    while i < len(body):
-        ch = body[i]
-        if ch == "\\":
-            i += 2
-            continue
-        if in_class:
-            in_class = ch != "]"
-        elif ch == "[":
-            in_class = True
-        elif ch in "()":
+    parts, depth, start = [], 0, 0
+    for i, ch in _structure(body):
+        if ch in "()":
             depth += 1 if ch == "(" else -1
         elif ch == "|" and depth == 0:
             parts.append(body[start:i])
             start = i + 1
-        i += 1
     return [*parts, body[start:]]
 
 
@@ -173,21 +176,9 @@ def _with_first_char_check(pattern: str) -> str:
 def repeats_a_group(pattern: str) -> bool:
     """Whether a capturing group of ``pattern`` is directly followed by a quantifier."""
     opened: list[bool] = []  # per open group: capturing?
-    i, in_class = 0, False
-    while i < len(pattern):
-        ch = pattern[i]
-        if ch == "\\":
-            i += 2
-            continue
-        if in_class:
-            in_class = ch != "]"
-        elif ch == "[":
-            in_class = True
-            i += 2 if pattern[i + 1 : i + 2] == "]" else 1
-            continue
-        elif ch == "(":
+    for i, ch in _structure(pattern):
+        if ch == "(":
             opened.append(pattern[i + 1 : i + 2] != "?" or pattern[i + 1 : i + 3] == "?P")
         elif ch == ")" and opened and opened.pop() and pattern[i + 1 : i + 2] in "{*+?":
             return pattern[i + 1 : i + 2] != ""
-        i += 1
     return False
