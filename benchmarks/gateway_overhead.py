@@ -2,7 +2,7 @@
 (and, with --vs-litellm, through the LiteLLM proxy), interleaved in one run.
 
     python benchmarks/gateway_overhead.py [--seconds 1.5] [--rounds 3]
-        [--vs-litellm /path/to/litellm-venv]
+        [--vs-litellm /path/to/litellm-venv] [--vs-freehold CHECKOUT] [--with-deployments]
 
 Prints, per mode (whole / stream) and concurrency (1, 16, 64): requests/s, p50 and p99
 latency, p50 time to first chunk, and the added p50 latency and RPS ratio vs the upstream.
@@ -159,7 +159,7 @@ async def measure(targets: list[Target], seconds: float, rounds: int) -> None:
 
 
 def start_targets(
-    workdir: Path, litellm: Path | None, baseline: Path | None = None
+    workdir: Path, litellm: Path | None, baseline: Path | None = None, reliable: bool = False
 ) -> list[Target]:
     upstream_port, freehold_port = free_port(), free_port()
     python = sys.executable
@@ -197,6 +197,22 @@ def start_targets(
     freehold = Target("freehold", f"http://127.0.0.1:{freehold_port}/v1", "sk-client")
     freehold.process = start_serve(freehold_port, config=config, log_level="warning")
     targets = [upstream, freehold]
+    if reliable:  # the same model as two deployments, with retries and a breaker
+        spec = yaml.safe_load(config.read_text())
+        model = spec["models"][0]
+        model["deployments"] = [
+            {"name": "a", "base_url": model.pop("base_url"), "api_key": "sk-upstream"},
+            {"name": "b", "base_url": upstream.url, "api_key": "sk-upstream"},
+        ]
+        model["retry"] = {"attempts": 3, "backoff_s": 0.1, "max_backoff_s": 2}
+        model["breaker"] = {"failures": 5, "cooldown_s": 30}
+        spec["ledger"] = f"sqlite:///{workdir / 'ledger-reliable.db'}"
+        reliable_config = workdir / "freehold-reliable.yaml"
+        reliable_config.write_text(yaml.safe_dump(spec))
+        port = free_port()
+        target = Target("reliable", f"http://127.0.0.1:{port}/v1", "sk-client")
+        target.process = start_serve(port, config=reliable_config, log_level="warning")
+        targets.append(target)
     if baseline is not None:  # another checkout of freehold, e.g. the last release
         port = free_port()
         target = Target("baseline", f"http://127.0.0.1:{port}/v1", "sk-client")
@@ -262,9 +278,14 @@ def main() -> None:
         metavar="CHECKOUT",
         help="another checkout of freehold (its src/ is imported), measured as 'baseline'",
     )
+    parser.add_argument(
+        "--with-deployments",
+        action="store_true",
+        help="also measure the model as two deployments with retries and a breaker ('reliable')",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        targets = start_targets(Path(tmp), args.vs_litellm, args.vs_freehold)
+        targets = start_targets(Path(tmp), args.vs_litellm, args.vs_freehold, args.with_deployments)
         try:
             print(
                 f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, "

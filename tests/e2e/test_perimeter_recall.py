@@ -75,7 +75,12 @@ async def send(gateway: Gateway, cases: list[Case]) -> list[httpx.Response]:
         async def one(index: int, case: Case) -> httpx.Response:
             async with semaphore:
                 body = {**case.body("cloud-big"), "user": tag(index)}
-                return await client.post(gateway.url + CHAT, json=body)
+                try:
+                    return await client.post(gateway.url + CHAT, json=body)
+                except httpx.TransportError:
+                    # a pooled connection the server closed as it idled (keep-alive race
+                    # on a loaded machine): send again, as the OpenAI clients do
+                    return await client.post(gateway.url + CHAT, json=body)
 
         return await asyncio.gather(*(one(i, c) for i, c in enumerate(cases)))
 

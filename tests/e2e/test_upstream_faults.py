@@ -69,7 +69,6 @@ CUTS = [
     pytest.param("sock", "a b c d [[halt:2]] [[reset]]", id="reset-of-close-delimited"),
     pytest.param("cloud-big", "a b c d [[cut]]", id="connection-dropped"),
     pytest.param("claude", "a b c d [[halt:2]]", id="anthropic-no-message-stop"),
-    pytest.param("cloud-big", "a b [[malformed:content-int]]", id="malformed-chunk"),
 ]
 
 
@@ -100,6 +99,18 @@ def test_a_cut_stream_ends_with_an_error_and_a_502_row(
     last = orjson.loads(sse.strip().split("\n\n")[-1].removeprefix("data: "))
     assert last["error"]["code"] == "bad_gateway"
     assert gateway.row(request_id).status == 502
+
+
+def test_a_malformed_first_content_chunk_fails_before_the_stream_begins(
+    gateway: Gateway,
+) -> None:
+    """Chunks are held back until the first one with content, so an upstream whose first
+    words are unusable gets a proper 502 (and could be retried), not a 200 cut short."""
+    status, request_id, sse = raw_stream(gateway, "cloud-big", "a b [[malformed:content-int]]")
+    assert status == 502
+    assert orjson.loads(sse)["error"]["code"] == "bad_gateway"
+    row = gateway.row(request_id)
+    assert (row.status, row.error_type, row.stream) == (502, "upstream_error", True)
 
 
 @pytest.mark.parametrize(

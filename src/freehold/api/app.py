@@ -112,6 +112,7 @@ def create_app(
             Route("/v1/models", routes.list_models, methods=["GET"]),
             Route("/v1/feedback", routes.feedback, methods=["POST"]),
             Route("/health", routes.health, methods=["GET"]),
+            Route("/health/ready", routes.ready, methods=["GET"]),
             Route("/admin/keys", admin.create_key, methods=["POST"]),
             Route("/admin/keys", admin.list_keys, methods=["GET"]),
             Route("/admin/keys/{key_id}", admin.show_key, methods=["GET"]),

@@ -58,6 +58,9 @@ def _outcome_headers(ctx: RequestContext) -> dict[str, str]:
         tried = [str(a["model"]) for a in ctx.tried if a.get("model")]
         headers["x-freehold-route"] = ctx.route
         headers["x-freehold-escalations"] = ",".join([*tried, ctx.served_model or ""])
+    if ctx.calls:
+        headers["x-freehold-attempts"] = str(len(ctx.calls))
+        headers["x-freehold-deployment"] = ctx.calls[-1].deployment
     return headers
 
 
@@ -119,9 +122,22 @@ async def list_models(request: Request) -> Response:
 
 
 async def health(request: Request) -> Response:
+    """Liveness: the process answers."""
     state = _state(request)
     body = {"status": "ok", "models": len(state.settings.models)}
     return Response(orjson.dumps(body), media_type=JSON)
+
+
+async def ready(request: Request) -> Response:
+    """``GET /health/ready``: each deployment's state (breaker, calls in flight, last error);
+    503 when no deployment of any model can take a call (200 for a gateway with no model:
+    it is ready, and says how to add one at start)."""
+    state = _state(request)
+    models = state.gateway.deployment_states()
+    serving = [d for deployments in models.values() for d in deployments if d["available"]]
+    ok = bool(serving) or not models
+    body = {"status": "ready" if ok else "unavailable", "models": models}
+    return Response(orjson.dumps(body), status_code=200 if ok else 503, media_type=JSON)
 
 
 class FeedbackBody(BaseModel):

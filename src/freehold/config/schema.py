@@ -89,6 +89,61 @@ class EnergySettings(_Frozen):
 REMOTE_BACKENDS = ("openai", "anthropic")
 
 
+class DeploymentSettings(_Frozen):
+    """One place a remote model is served: its own URL and key, a share of the traffic, and
+    optionally where it runs (overriding the model's ``locality``/``jurisdiction``)."""
+
+    name: str | None = Field(default=None, min_length=1, pattern=r"^[^\s]+$")
+    """Shown in ``x-freehold-deployment`` and the ledger (default: its position, ``0``, …)."""
+    base_url: str = Field(pattern=r"^https?://[^\s]+$")
+    api_key: SecretStr | None = None
+    weight: float = Field(default=1.0, gt=0)
+    region: str | None = None
+    locality: Literal["local", "remote"] | None = None
+    jurisdiction: str | None = None
+
+    @field_validator("api_key", mode="before")
+    @classmethod
+    def _resolve_key(cls, value: Any, info: ValidationInfo) -> Any:
+        return resolve_secret(value, info) if isinstance(value, str) else value
+
+
+class RetrySettings(_Frozen):
+    """How often one request is tried on this model (on 429, 5xx, connect errors and
+    timeouts; never on other 4xx), with exponential backoff and full jitter."""
+
+    attempts: int = Field(default=1, ge=1, le=10)
+    """Calls in all, the first included (1: no retry)."""
+    backoff_s: float = Field(default=0.2, ge=0)
+    max_backoff_s: float = Field(default=5.0, ge=0)
+
+
+class BreakerSettings(_Frozen):
+    """A circuit breaker per deployment: after ``failures`` consecutive failures no traffic
+    for ``cooldown_s``, then one probe decides."""
+
+    failures: int = Field(default=5, ge=1)
+    cooldown_s: float = Field(default=30.0, gt=0)
+
+
+class TimeoutSettings(_Frozen):
+    """The deadlines of one attempt, in one block (the older ``timeout_s``,
+    ``first_byte_timeout_s`` and ``connect_timeout_s`` keys are still accepted)."""
+
+    connect_s: float | None = Field(default=None, gt=0)
+    first_byte_s: float | None = Field(default=None, gt=0)
+    total_s: float | None = Field(default=None, gt=0)
+    read_s: float | None = Field(default=None, gt=0)
+
+
+_TIMEOUT_KEYS = {
+    "connect_s": "connect_timeout_s",
+    "first_byte_s": "first_byte_timeout_s",
+    "total_s": "timeout_s",
+    "read_s": "read_timeout_s",
+}
+
+
 class ModelSettings(_Frozen):
     name: str = Field(min_length=1, pattern=r"^[^\s]+$")
     backend: Literal["openai", "anthropic", "llamacpp"]
@@ -121,10 +176,40 @@ class ModelSettings(_Frozen):
     validators: tuple[dict[str, Any], ...] = ()
     on_fail: Literal["annotate", "error", "repair"] = "annotate"
     max_repairs: int = Field(default=1, ge=0, le=5)
+    # reliability: where it is served, how failures are retried and cut off
+    deployments: tuple[DeploymentSettings, ...] = ()
+    balance: Literal["weighted", "least_busy", "latency"] = "weighted"
+    retry: RetrySettings = RetrySettings()
+    breaker: BreakerSettings | None = None
+    timeouts: TimeoutSettings | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _timeouts_block(cls, data: Any) -> Any:
+        """``timeouts: {connect_s, first_byte_s, total_s, read_s}`` into the flat keys."""
+        if not isinstance(data, dict) or not isinstance(data.get("timeouts"), dict):
+            return data
+        data = dict(data)
+        for short, flat in _TIMEOUT_KEYS.items():
+            value = data["timeouts"].get(short)
+            if value is None:
+                continue
+            if flat in data and data[flat] != value:
+                raise ValueError(f"timeouts.{short} and {flat} disagree: give one of them")
+            data[flat] = value
+        return data
 
     @model_validator(mode="after")
     def _backend_needs(self) -> ModelSettings:
-        if self.backend in REMOTE_BACKENDS and self.base_url is None:
+        if self.deployments:
+            if self.backend not in REMOTE_BACKENDS:
+                raise ValueError(f"deployments: only remote backends have them, not {self.backend}")
+            if self.base_url is not None:
+                raise ValueError("base_url: give either base_url or deployments, not both")
+            names = [d.name for d in self.deployments if d.name is not None]
+            if len(set(names)) != len(names):
+                raise ValueError("deployments: names must be unique")
+        elif self.backend in REMOTE_BACKENDS and self.base_url is None:
             raise ValueError("base_url: required key is missing")
         if self.backend == "llamacpp" and self.path is None:
             raise ValueError("path: required for backend llamacpp (a .gguf file)")
@@ -144,10 +229,28 @@ class ModelSettings(_Frozen):
 
     @property
     def endpoint(self) -> str:
-        """The base URL of a remote model (always set for remote backends)."""
+        """The base URL of a remote model (always set for a deployment's settings)."""
         if self.base_url is None:
             raise ValueError(f"model {self.name!r} has no base_url")
         return self.base_url
+
+    def deployment_settings(self) -> list[tuple[str, ModelSettings]]:
+        """``(name, settings)`` of each deployment: this model's settings with the
+        deployment's URL, key and place; one (named ``0``) for a model without
+        ``deployments``."""
+        if not self.deployments:
+            return [("0", self)]
+        out = []
+        for index, deployment in enumerate(self.deployments):
+            update: dict[str, Any] = {"base_url": deployment.base_url, "deployments": ()}
+            if deployment.api_key is not None:
+                update["api_key"] = deployment.api_key
+            if deployment.locality is not None:
+                update["locality"] = deployment.locality
+            if deployment.jurisdiction is not None:
+                update["jurisdiction"] = deployment.jurisdiction
+            out.append((deployment.name or str(index), self.model_copy(update=update)))
+        return out
 
     @property
     def wire_model(self) -> str:

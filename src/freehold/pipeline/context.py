@@ -15,6 +15,7 @@ from freehold.core.errors import FreeholdError
 from freehold.core.money import ZERO, cost_usd, energy_cost_usd, format_usd
 from freehold.core.types import ChatRequest, Usage
 from freehold.ledger.base import TextRecord
+from freehold.pipeline.fleet import Call
 from freehold.pipeline.perimeter_gate import Inspection
 
 
@@ -54,6 +55,10 @@ class RequestContext:
     """The request's ``x-freehold-sensitivity`` header."""
     perimeter: Inspection | None = None
     """What the data perimeter found and decided."""
+    calls: list[Call] = field(default_factory=list)
+    """Every upstream call, retries included, in order."""
+    calls_from: int = 0
+    """Where the current candidate's calls start in :attr:`calls`."""
 
     def perimeter_audit(self) -> dict[str, Any]:
         """The ledger's perimeter record (empty when the perimeter did not run)."""
@@ -87,21 +92,37 @@ class RequestContext:
             "calls": self.attempts,
             "validation": self.validation,
             "error": self.error_type,
+            **self._upstream(),
         }
+
+    def _upstream(self) -> dict[str, Any]:
+        """The current candidate's upstream calls, when there is more to say than one call
+        to a model's only deployment: ``{"upstream": [{deployment, kind, ms, status,
+        error}, …]}``."""
+        calls = self.calls[self.calls_from :]
+        if not calls or (len(calls) == 1 and calls[0].deployment == "0"):
+            return {}
+        return {"upstream": [call.to_dict() for call in calls]}
+
+    def retried(self) -> bool:
+        """Whether any call was retried or went to a named deployment (worth a log)."""
+        return len(self.calls) > 1 or any(c.deployment != "0" for c in self.calls)
 
     def escalate(self) -> None:
         """Close the current candidate's attempt and start afresh for the next one."""
         self.tried.append(self.attempt())
+        self.calls_from = len(self.calls)
         self.usage, self.cost, self.cost_basis = None, ZERO, "tokens"
         self.validation, self.verdicts, self.attempts = "", (), 1
         self.error, self.error_type, self.status = None, None, 200
 
     def totals(self) -> tuple[int, int, Decimal, int]:
-        """Prompt tokens, completion tokens, cost and calls over every attempt."""
+        """Prompt tokens, completion tokens, cost and upstream calls (retries and repairs
+        included) over every attempt."""
         prompt = sum(int(a["prompt_tokens"]) for a in self.tried)
         completion = sum(int(a["completion_tokens"]) for a in self.tried)
         cost = sum((Decimal(a["cost_usd"]) for a in self.tried), ZERO) + self.cost
-        calls = sum(int(a["calls"]) for a in self.tried) + self.attempts
+        calls = len(self.calls) or sum(int(a["calls"]) for a in self.tried) + self.attempts
         if self.usage is not None:
             prompt += self.usage.prompt_tokens
             completion += self.usage.completion_tokens

@@ -29,6 +29,7 @@ from freehold.perimeter.restore import ChunkRestorer, restore_completion
 from freehold.pipeline import deadlines
 from freehold.pipeline.budgeting import Budgeting
 from freehold.pipeline.context import RequestContext
+from freehold.pipeline.fleet import Fleet
 from freehold.pipeline.perimeter_gate import PerimeterGate
 from freehold.pipeline.request_log import RequestLog
 from freehold.pipeline.tally import StreamTally
@@ -44,7 +45,6 @@ from freehold.pipeline.validation import (
     passed,
     repair_request,
 )
-from freehold.providers.base import Provider
 from freehold.providers.registry import ProviderRegistry
 from freehold.routing import rules, runtime
 from freehold.validate.arithmetic import step_facts
@@ -76,6 +76,10 @@ class Gateway:
         request_log: RequestLog | None = None,
     ) -> None:
         self._providers = providers
+        self._fleets = {
+            name: Fleet(providers.settings(name), providers.deployments(name))
+            for name in providers.names
+        }
         self._request_log = request_log or RequestLog()
         self._enforcer = enforcer
         self._budgets = Budgeting(enforcer, providers, routes)
@@ -155,7 +159,7 @@ class Gateway:
             return request
         return request.model_copy(update={"model": name})
 
-    def _resolve(self, ctx: RequestContext, request: ChatRequest) -> tuple[Provider, ModelSettings]:
+    def _resolve(self, ctx: RequestContext, request: ChatRequest) -> tuple[Fleet, ModelSettings]:
         """The model that answers: the one named, or the one a rules or predictive route
         picks."""
         name = request.model
@@ -190,10 +194,10 @@ class Gateway:
         }
         return name
 
-    def _model(self, ctx: RequestContext, name: str) -> tuple[Provider, ModelSettings]:
+    def _model(self, ctx: RequestContext, name: str) -> tuple[Fleet, ModelSettings]:
         """The model that is called next (the perimeter's last check: fail closed)."""
-        provider = self._providers.get(name)
-        if provider is None:
+        fleet = self._fleets.get(name)
+        if fleet is None:
             raise ModelNotFound(self._unknown_model_message(ctx, name), param="model")
         settings = self._providers.settings(name)
         if ctx.perimeter is not None:
@@ -204,11 +208,15 @@ class Gateway:
                 )
             ctx.perimeter.reach(settings)
         ctx.served_model = name
-        return provider, settings
+        return fleet, settings
 
     def _cascade_of(self, request: ChatRequest) -> RouteSettings | None:
         route = self._routes.get(request.model)
         return route if route is not None and route.policy == "cascade" else None
+
+    def deployment_states(self) -> dict[str, list[dict[str, Any]]]:
+        """Model → the state of each of its deployments (for ``/health/ready``)."""
+        return {name: fleet.states() for name, fleet in self._fleets.items()}
 
     def visible_models(self, ctx: RequestContext) -> list[str]:
         """The models and routes the caller may use (a scoped key sees only its own)."""
@@ -235,9 +243,9 @@ class Gateway:
                 if cascade is not None:
                     result = await self._cascade(ctx, request, cascade)
                 else:
-                    provider, settings = self._resolve(ctx, request)
+                    fleet, settings = self._resolve(ctx, request)
                     checks = checks_for(request, settings, self._validators[settings.name])
-                    result = await self._answer(ctx, provider, request, settings, checks)
+                    result = await self._answer(ctx, fleet, request, settings, checks)
             ctx.first_chunk_at = time.perf_counter()
             return _restored(ctx, result)
         except asyncio.CancelledError:
@@ -256,11 +264,11 @@ class Gateway:
         ctx.decision = {"policy": "cascade", "candidates": candidates}
         for position, name in enumerate(candidates):
             last = position == len(candidates) - 1
-            provider, settings = self._model(ctx, name)
+            fleet, settings = self._model(ctx, name)
             step = CascadeStep(self._route_validators[route.name], last, route.max_repairs)
             checks = checks_for(request, settings, self._validators[name], cascade=step)
             try:
-                result = await self._answer(ctx, provider, request, settings, checks)
+                result = await self._answer(ctx, fleet, request, settings, checks)
             except UpstreamError as error:
                 if last or (isinstance(error, UpstreamRejected) and error.status != 429):
                     raise
@@ -276,13 +284,13 @@ class Gateway:
     async def _answer(
         self,
         ctx: RequestContext,
-        provider: Provider,
+        fleet: Fleet,
         request: ChatRequest,
         settings: ModelSettings,
         checks: Checks | None,
     ) -> ChatResult:
         """A whole answer; with checks, validated (and repaired, while allowed)."""
-        result = await deadlines.complete(provider, request, settings)
+        result = await fleet.complete(request, ctx.calls)
         usage = result.usage
         ctx.settle(usage, settings)
         if self._keep_text and ctx.text is None:
@@ -299,7 +307,7 @@ class Gateway:
             and (ctx.attempts <= checks.max_repairs)
         ):
             asked = repair_request(asked, result, verdicts)
-            result = await deadlines.complete(provider, asked, settings)
+            result = await fleet.complete(asked, ctx.calls)
             ctx.attempts += 1
             usage = usage.plus(result.usage)
             ctx.settle(usage, settings)
@@ -334,11 +342,11 @@ class Gateway:
                 cascade = self._cascade_of(request)
                 if cascade is not None:
                     return await self._cascade_stream(ctx, request, cascade)
-                provider, settings = self._resolve(ctx, request)
+                fleet, settings = self._resolve(ctx, request)
                 checks = checks_for(request, settings, self._validators[settings.name])
                 if checks is not None:
-                    return await self._validated_stream(ctx, provider, request, settings, checks)
-                upstream = deadlines.stream(provider, request, settings)
+                    return await self._validated_stream(ctx, fleet, request, settings, checks)
+                upstream = aiter(fleet.stream(request, ctx.calls))
                 first = await anext(upstream, None)
         except FreeholdError:
             await self.finish(ctx)
@@ -353,14 +361,14 @@ class Gateway:
     async def _validated_stream(
         self,
         ctx: RequestContext,
-        provider: Provider,
+        fleet: Fleet,
         request: ChatRequest,
         settings: ModelSettings,
         checks: Checks,
     ) -> AsyncIterator[dict[str, Any]]:
         """A stream whose answer must pass its checks: the whole answer is generated and
         validated first, then sent as chunks (so a failure can still be a proper error)."""
-        result = _restored(ctx, await self._answer(ctx, provider, request, settings, checks))
+        result = _restored(ctx, await self._answer(ctx, fleet, request, settings, checks))
         ctx.first_chunk_at = time.perf_counter()
         await self.finish(ctx)
         return _replay(as_chunks(result.body, request.include_usage))
@@ -454,7 +462,9 @@ class Gateway:
             verdicts=ctx.verdicts,
             attempts=calls,
             decision=ctx.decision,
-            attempt_log=(*ctx.tried, ctx.attempt()) if ctx.tried or ctx.route else (),
+            attempt_log=(
+                (*ctx.tried, ctx.attempt()) if ctx.tried or ctx.route or ctx.retried() else ()
+            ),
             perimeter=ctx.perimeter_audit(),
             text=ctx.text,
         )

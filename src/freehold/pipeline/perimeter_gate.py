@@ -57,9 +57,16 @@ class Inspection:
     """Set when the request must not go anywhere (the gateway raises it)."""
 
     def inside(self, model: ModelSettings) -> bool:
-        """Whether ``model`` is inside the perimeter: local, or an allowed jurisdiction."""
-        return model.locality == "local" or (
-            model.jurisdiction is not None and model.jurisdiction in (self.allowed or ())
+        """Whether ``model`` is inside the perimeter: local, or an allowed jurisdiction —
+        every one of its deployments, since any of them may take the call."""
+        places = [
+            (d.locality or model.locality, d.jurisdiction or model.jurisdiction)
+            for d in model.deployments
+        ] or [(model.locality, model.jurisdiction)]
+        allowed = self.allowed or ()
+        return all(
+            locality == "local" or (jurisdiction is not None and jurisdiction in allowed)
+            for locality, jurisdiction in places
         )
 
     def permits(self, model: ModelSettings) -> bool:

@@ -20,25 +20,35 @@ BACKENDS: dict[str, tuple[str, str | None]] = {
 class ProviderRegistry:
     def __init__(self, models: Iterable[ModelSettings], pool: ClientPool | None = None) -> None:
         self._pool = pool or ClientPool()
-        self._providers: dict[str, Provider] = {}
+        self._deployments: dict[str, list[tuple[str, ModelSettings, Provider]]] = {}
         self._settings: dict[str, ModelSettings] = {}
         for settings in models:
             target, extra = BACKENDS[settings.backend]
             factory = import_string(target, extra)
-            self._providers[settings.name] = factory(settings, self._pool)
+            self._deployments[settings.name] = [
+                (name, deployed, factory(deployed, self._pool))
+                for name, deployed in settings.deployment_settings()
+            ]
             self._settings[settings.name] = settings
 
     def get(self, name: str) -> Provider | None:
-        return self._providers.get(name)
+        """The provider of a model's first deployment."""
+        deployments = self._deployments.get(name)
+        return deployments[0][2] if deployments else None
+
+    def deployments(self, name: str) -> list[tuple[str, ModelSettings, Provider]]:
+        """``(name, settings, provider)`` of each deployment of a model, in config order."""
+        return list(self._deployments[name])
 
     def settings(self, name: str) -> ModelSettings:
         return self._settings[name]
 
     @property
     def names(self) -> list[str]:
-        return list(self._providers)
+        return list(self._deployments)
 
     async def aclose(self) -> None:
-        for provider in self._providers.values():
-            await provider.aclose()
+        for deployments in self._deployments.values():
+            for _, _, provider in deployments:
+                await provider.aclose()
         await self._pool.aclose()
