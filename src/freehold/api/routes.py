@@ -58,6 +58,8 @@ def _outcome_headers(ctx: RequestContext) -> dict[str, str]:
         tried = [str(a["model"]) for a in ctx.tried if a.get("model")]
         headers["x-freehold-route"] = ctx.route
         headers["x-freehold-escalations"] = ",".join([*tried, ctx.served_model or ""])
+    if ctx.fallback:
+        headers["x-freehold-fallback"] = ctx.fallback
     if ctx.calls:
         headers["x-freehold-attempts"] = str(len(ctx.calls))
         headers["x-freehold-deployment"] = ctx.calls[-1].deployment

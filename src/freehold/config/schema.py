@@ -108,6 +108,17 @@ class DeploymentSettings(_Frozen):
         return resolve_secret(value, info) if isinstance(value, str) else value
 
 
+FallbackWhen = Literal["any", "context_length_exceeded", "content_policy"]
+
+
+class FallbackSettings(_Frozen):
+    """Another model that answers when this one fails: on any upstream failure, or only when
+    the prompt is too long for it, or only when it refuses on content policy."""
+
+    model: str = Field(min_length=1)
+    on: FallbackWhen = "any"
+
+
 class RetrySettings(_Frozen):
     """How often one request is tried on this model (on 429, 5xx, connect errors and
     timeouts; never on other 4xx), with exponential backoff and full jitter."""
@@ -182,6 +193,18 @@ class ModelSettings(_Frozen):
     retry: RetrySettings = RetrySettings()
     breaker: BreakerSettings | None = None
     timeouts: TimeoutSettings | None = None
+    fallbacks: tuple[FallbackSettings, ...] = ()
+    """Tried in order when this model fails (after its retries); a bare name is ``on: any``."""
+    degrade_to: str | None = None
+    """The last resort when this model and its fallbacks have failed for a request (a local
+    model, typically)."""
+
+    @field_validator("fallbacks", mode="before")
+    @classmethod
+    def _bare_fallbacks(cls, value: Any) -> Any:
+        if isinstance(value, list | tuple):
+            return [{"model": v} if isinstance(v, str) else v for v in value]
+        return value
 
     @model_validator(mode="before")
     @classmethod
@@ -517,6 +540,15 @@ class Settings(_Frozen):
                     f"(also models[{seen[model.name]}])"
                 )
             seen[model.name] = index
+        for index, model in enumerate(self.models):
+            targets = [(f"fallbacks[{n}]", f.model) for n, f in enumerate(model.fallbacks)]
+            if model.degrade_to is not None:
+                targets.append(("degrade_to", model.degrade_to))
+            for key, target in targets:
+                if target not in seen:
+                    raise ValueError(f"models[{index}].{key}: no model named {target!r}")
+                if target == model.name:
+                    raise ValueError(f"models[{index}].{key}: a model cannot fall back to itself")
         for index, route in enumerate(self.routes):
             if route.name in seen:
                 raise ValueError(f"routes[{index}].name: {route.name!r} is already a model name")

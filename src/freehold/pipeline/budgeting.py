@@ -1,5 +1,6 @@
 """A request's budget on its way through the gateway: its worst case held before any upstream
-call (every model it may call, every repair), settled to the actual cost after the answer."""
+call (every model it may call, fallbacks included, every repair), settled to the actual cost
+after the answer."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from freehold.config.schema import RouteSettings
 from freehold.core.money import to_nanousd
 from freehold.core.types import ChatRequest
 from freehold.pipeline.context import RequestContext
+from freehold.pipeline.plan import reachable
 from freehold.providers.registry import ProviderRegistry
 
 log = logging.getLogger("freehold.budgets")
@@ -51,6 +53,10 @@ class Budgeting:
             # one candidate answers: hold the dearest
             calls.sort(key=lambda c: estimate(request, [c]).nusd)
             calls = calls[-1:]
+        for name in reachable(names, self._providers.settings)[len(set(names)) :]:
+            settings = self._providers.settings(name)  # a fallback may answer instead
+            repairs = settings.max_repairs if settings.on_fail == "repair" else 0
+            calls.append(Call(settings, 1 + repairs))
         return calls
 
     async def admit(self, ctx: RequestContext, request: ChatRequest) -> ChatRequest:

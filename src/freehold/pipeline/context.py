@@ -57,6 +57,8 @@ class RequestContext:
     """What the data perimeter found and decided."""
     calls: list[Call] = field(default_factory=list)
     """Every upstream call, retries included, in order."""
+    fallback: str | None = None
+    """The fallback model that answered (or was last tried), when the model failed."""
     calls_from: int = 0
     """Where the current candidate's calls start in :attr:`calls`."""
 

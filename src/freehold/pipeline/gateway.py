@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, Protocol
+from dataclasses import dataclass
+from typing import Any, Protocol, TypeVar
 
 from freehold.auth.enforcer import Enforcer
 from freehold.auth.static_keys import StaticKeys
@@ -31,6 +32,7 @@ from freehold.pipeline.budgeting import Budgeting
 from freehold.pipeline.context import RequestContext
 from freehold.pipeline.fleet import Fleet
 from freehold.pipeline.perimeter_gate import PerimeterGate
+from freehold.pipeline.plan import fallback_steps, falls_back_on, reachable
 from freehold.pipeline.request_log import RequestLog
 from freehold.pipeline.tally import StreamTally
 from freehold.pipeline.validation import (
@@ -56,6 +58,19 @@ log = logging.getLogger("freehold.gateway")
 CLIENT_CLOSED = ClientClosedRequest.status
 #: How much of an unknown model name an error message repeats.
 ECHOED_NAME = 100
+
+
+_T = TypeVar("_T")
+
+
+@dataclass(slots=True)
+class _Started:
+    """A stream that has begun (its first chunk in hand), or a validated answer's replay."""
+
+    settings: ModelSettings
+    upstream: AsyncIterator[Chunk] | None = None
+    first: Chunk | None = None
+    validated: AsyncIterator[dict[str, Any]] | None = None
 
 
 class LedgerSink(Protocol):
@@ -136,7 +151,8 @@ class Gateway:
         names = route.candidates if route is not None else (request.model,)
         if any(self._providers.get(n) is None for n in names):
             return request  # resolution answers 404
-        models = [self._providers.settings(n) for n in names]
+        # fallbacks included: what may reach a model outside is decided before any call
+        models = [self._providers.settings(n) for n in reachable(names, self._providers.settings)]
         request, ctx.perimeter = await self._perimeter.inspect_async(
             request, ctx.sensitivity, models
         )
@@ -244,8 +260,12 @@ class Gateway:
                     result = await self._cascade(ctx, request, cascade)
                 else:
                     fleet, settings = self._resolve(ctx, request)
-                    checks = checks_for(request, settings, self._validators[settings.name])
-                    result = await self._answer(ctx, fleet, request, settings, checks)
+
+                    async def answer(fleet: Fleet, settings: ModelSettings) -> ChatResult:
+                        checks = checks_for(request, settings, self._validators[settings.name])
+                        return await self._answer(ctx, fleet, request, settings, checks)
+
+                    result = await self._with_fallbacks(ctx, fleet, settings, answer)
             ctx.first_chunk_at = time.perf_counter()
             return _restored(ctx, result)
         except asyncio.CancelledError:
@@ -328,6 +348,37 @@ class Gateway:
             )
         return result
 
+    # -- fallbacks ----------------------------------------------------------------------
+    async def _with_fallbacks(
+        self,
+        ctx: RequestContext,
+        fleet: Fleet,
+        settings: ModelSettings,
+        attempt: Callable[[Fleet, ModelSettings], Awaitable[_T]],
+    ) -> _T:
+        """``attempt`` on the model, then, while it fails in a way a fallback covers, on its
+        fallbacks in order and its last resort (each one the perimeter lets this request
+        reach; each failed model is an entry of the ledger's attempt log)."""
+        try:
+            return await attempt(fleet, settings)
+        except FreeholdError as error:
+            failure = error
+        for name, when in fallback_steps(settings):
+            if not falls_back_on(when, failure):
+                continue
+            target = self._providers.settings(name)
+            if ctx.perimeter is not None and not ctx.perimeter.permits(target):
+                continue
+            ctx.fail(failure)
+            ctx.escalate()
+            ctx.fallback = name
+            next_fleet, next_settings = self._model(ctx, name)
+            try:
+                return await attempt(next_fleet, next_settings)
+            except FreeholdError as error:
+                failure = error
+        raise failure
+
     # -- streams ------------------------------------------------------------------------
     async def open_stream(
         self, ctx: RequestContext, request: ChatRequest
@@ -343,11 +394,22 @@ class Gateway:
                 if cascade is not None:
                     return await self._cascade_stream(ctx, request, cascade)
                 fleet, settings = self._resolve(ctx, request)
-                checks = checks_for(request, settings, self._validators[settings.name])
-                if checks is not None:
-                    return await self._validated_stream(ctx, fleet, request, settings, checks)
-                upstream = aiter(fleet.stream(request, ctx.calls))
-                first = await anext(upstream, None)
+
+                async def start(fleet: Fleet, settings: ModelSettings) -> _Started:
+                    checks = checks_for(request, settings, self._validators[settings.name])
+                    if checks is not None:
+                        validated = await self._validated_stream(
+                            ctx, fleet, request, settings, checks
+                        )
+                        return _Started(settings, validated=validated)
+                    upstream = aiter(fleet.stream(request, ctx.calls))
+                    return _Started(settings, upstream, await anext(upstream, None))
+
+                started = await self._with_fallbacks(ctx, fleet, settings, start)
+                if started.validated is not None:
+                    return started.validated
+                settings, upstream, first = started.settings, started.upstream, started.first
+                assert upstream is not None
         except FreeholdError:
             await self.finish(ctx)
             raise

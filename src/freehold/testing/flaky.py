@@ -34,6 +34,8 @@ class Faults:
     fail_rate: float = 0.0
     statuses: tuple[int, ...] = (500,)
     retry_after: str | None = "0"
+    code: str | None = None
+    """The error code of the failures (``context_length_exceeded``, …)."""
     delay_s: float = 0.0
     hang_s: float = 0.0
     seed: int = 1
@@ -68,7 +70,13 @@ def flaky_app(faults: Faults) -> Starlette:
             headers = {}
             if status == 429 and faults.retry_after is not None:
                 headers["Retry-After"] = faults.retry_after
-            error = {"error": {"message": f"injected {status}", "type": "server_error"}}
+            error = {
+                "error": {
+                    "message": f"injected {status}",
+                    "type": "server_error" if status >= 500 else "invalid_request_error",
+                    "code": faults.code,
+                }
+            }
             return Response(orjson.dumps(error), status, headers, "application/json")
         return await mock_openai.chat_completions(request)
 
