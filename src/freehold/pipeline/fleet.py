@@ -123,6 +123,17 @@ class Fleet:
         else:
             deployment.breaker.success()  # the deployment answered; the request was wrong
 
+    def _begin(self, tried: set[str], number: int, calls: list[Call]) -> tuple[Deployment, Call]:
+        """Call number ``number`` starts: its deployment, counted in flight, and its record."""
+        deployment = self._next(tried)
+        tried.add(deployment.name)
+        kind = "first" if number == 1 else "retry"
+        call = Call(self.settings.name, deployment.name, kind, time.perf_counter())
+        calls.append(call)
+        deployment.in_flight += 1
+        deployment.calls += 1
+        return deployment, call
+
     def _succeeded(self, deployment: Deployment, call: Call) -> None:
         call.ended = time.perf_counter()
         deployment.breaker.success()
@@ -133,13 +144,7 @@ class Fleet:
         tried: set[str] = set()
         deadline = time.monotonic() + self.settings.timeout_s
         for number in range(1, self.settings.retry.attempts + 1):
-            deployment = self._next(tried)
-            tried.add(deployment.name)
-            call = Call(self.settings.name, deployment.name, "first" if number == 1 else "retry",
-                        time.perf_counter())  # fmt: skip
-            calls.append(call)
-            deployment.in_flight += 1
-            deployment.calls += 1
+            deployment, call = self._begin(tried, number, calls)
             try:
                 result = await deadlines.complete(deployment.provider, request, deployment.settings)
             except FreeholdError as error:
@@ -160,13 +165,7 @@ class Fleet:
         tried: set[str] = set()
         deadline = time.monotonic() + self.settings.timeout_s
         for number in range(1, self.settings.retry.attempts + 1):
-            deployment = self._next(tried)
-            tried.add(deployment.name)
-            call = Call(self.settings.name, deployment.name, "first" if number == 1 else "retry",
-                        time.perf_counter())  # fmt: skip
-            calls.append(call)
-            deployment.in_flight += 1
-            deployment.calls += 1
+            deployment, call = self._begin(tried, number, calls)
             upstream = deadlines.stream(deployment.provider, request, deployment.settings)
             held: list[Chunk] = []
             try:
