@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import Iterator
+from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -159,3 +161,67 @@ def test_the_budget_hold_covers_the_fallbacks(
     calls = budgeting.calls(ChatRequest.model_validate(ask()))
     assert calls is not None
     assert [c.model.name for c in calls] == ["primary", "second", "local"]
+
+
+def test_retries_and_fallbacks_never_overspend_a_budget(
+    start_gateway: StartGateway, three: tuple[list[Faults], list[ServerThread]]
+) -> None:
+    """300 concurrent requests on one key, to a model whose deployments fail half the time
+    and which falls back to another: the settled spend stays within the budget and equals
+    the ledger's sum."""
+    faults, servers = three
+    faults[0].fail_rate, faults[1].fail_rate = 0.5, 0.5
+    master = "master-key-for-fallback-tests-0123"
+    price = {"input_per_mtok": 2.5, "output_per_mtok": 10.0}
+
+    def edit(config: dict[str, Any]) -> None:
+        models(servers)(config)
+        primary = next(m for m in config["models"] if m["name"] == "primary")
+        del primary["base_url"]
+        primary["deployments"] = [
+            {"name": "a", "base_url": servers[0].url + "/v1"},
+            {"name": "b", "base_url": servers[1].url + "/v1"},
+        ]
+        primary.update(price=price, retry={"attempts": 2, "backoff_s": 0}, fallbacks=["local"])
+        next(m for m in config["models"] if m["name"] == "local")["price"] = price
+        config["auth"] = {"master_key": master}
+
+    gateway = start_gateway(edit)
+    admin = {"authorization": f"Bearer {master}"}
+    budget = Decimal("0.0045")  # about 100 answers of ~45 µ$
+    created = httpx.post(
+        gateway.url + "/admin/keys", json={"name": "t", "budget_usd": str(budget)}, headers=admin
+    ).json()
+
+    async def burst() -> list[httpx.Response]:
+        headers = {"authorization": f"Bearer {created['key']}"}
+        limits = httpx.Limits(max_connections=300)
+        async with httpx.AsyncClient(timeout=60, limits=limits) as client:
+            return await asyncio.gather(
+                *(
+                    client.post(
+                        gateway.url + CHAT,
+                        json=ask(text=f"spend n{i}", max_tokens=8),
+                        headers=headers,
+                    )
+                    for i in range(300)
+                )
+            )
+
+    responses = asyncio.run(burst())
+    statuses = {r.status_code for r in responses}
+    assert statuses <= {200, 429, 502}, statuses
+    assert any(r.headers.get("x-freehold-fallback") == "local" for r in responses)
+    usage = None
+    for _ in range(200):
+        usage = httpx.get(gateway.url + f"/admin/keys/{created['id']}", headers=admin).json()[
+            "usage"
+        ]
+        if Decimal(usage["held_usd"]) == 0:
+            break
+        time.sleep(0.05)
+    assert usage is not None and Decimal(usage["held_usd"]) == 0
+    spent = Decimal(usage["spend_usd"])
+    assert 0 < spent <= budget
+    rows = [r for r in gateway.wait_rows(300) if r.key_id == created["id"]]
+    assert sum(r.cost_usd for r in rows) == spent
