@@ -53,7 +53,8 @@ class Budgeting:
             # one candidate answers: hold the dearest
             calls.sort(key=lambda c: estimate(request, [c]).nusd)
             calls = calls[-1:]
-        for name in reachable(names, self._providers.settings)[len(set(names)) :]:
+        fallbacks = [n for n in reachable(names, self._providers.settings) if n not in names]
+        for name in fallbacks:
             settings = self._providers.settings(name)  # a fallback may answer instead
             repairs = settings.max_repairs if settings.on_fail == "repair" else 0
             calls.append(Call(settings, 1 + repairs))

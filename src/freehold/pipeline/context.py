@@ -98,17 +98,14 @@ class RequestContext:
         }
 
     def _upstream(self) -> dict[str, Any]:
-        """The current candidate's upstream calls, when there is more to say than one call
-        to a model's only deployment: ``{"upstream": [{deployment, kind, ms, status,
-        error}, …]}``."""
+        """The current candidate's upstream calls, when :func:`_worth_listing`:
+        ``{"upstream": [{deployment, kind, ms, status, error}, …]}``."""
         calls = self.calls[self.calls_from :]
-        if not calls or (len(calls) == 1 and calls[0].deployment == "0"):
-            return {}
-        return {"upstream": [call.to_dict() for call in calls]}
+        return {"upstream": [c.to_dict() for c in calls]} if _worth_listing(calls) else {}
 
     def retried(self) -> bool:
-        """Whether any call was retried or went to a named deployment (worth a log)."""
-        return len(self.calls) > 1 or any(c.deployment != "0" for c in self.calls)
+        """Whether the request's calls are worth listing in the ledger's attempt log."""
+        return _worth_listing(self.calls)
 
     def escalate(self) -> None:
         """Close the current candidate's attempt and start afresh for the next one."""
@@ -134,3 +131,9 @@ class RequestContext:
         self.error = error
         self.status = error.status
         self.error_type = error.kind
+
+
+def _worth_listing(calls: list[Call]) -> bool:
+    """More than one call, or one to a deployment other than a model's first unnamed one
+    (``0``): a plain model's single call says nothing the row does not."""
+    return len(calls) > 1 or any(c.deployment != "0" for c in calls)

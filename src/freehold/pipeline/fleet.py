@@ -71,10 +71,10 @@ class Fleet:
         rng: random.Random | None = None,
     ) -> None:
         self.settings = settings
-        weights = {d.name or str(i): d.weight for i, d in enumerate(settings.deployments)}
+        weights = [d.weight for d in settings.deployments] or [1.0]
         self.deployments = [
-            Deployment(name, s, provider, Breaker(settings.breaker), weights.get(name, 1.0))
-            for name, s, provider in deployments
+            Deployment(name, s, provider, Breaker(settings.breaker), weight)
+            for (name, s, provider), weight in zip(deployments, weights, strict=True)
         ]
         self._rng = rng or random.Random()
 

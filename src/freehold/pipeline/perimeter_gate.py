@@ -59,14 +59,11 @@ class Inspection:
     def inside(self, model: ModelSettings) -> bool:
         """Whether ``model`` is inside the perimeter: local, or an allowed jurisdiction —
         every one of its deployments, since any of them may take the call."""
-        places = [
-            (d.locality or model.locality, d.jurisdiction or model.jurisdiction)
-            for d in model.deployments
-        ] or [(model.locality, model.jurisdiction)]
         allowed = self.allowed or ()
         return all(
-            locality == "local" or (jurisdiction is not None and jurisdiction in allowed)
-            for locality, jurisdiction in places
+            place.locality == "local"
+            or (place.jurisdiction is not None and place.jurisdiction in allowed)
+            for _, place in model.deployment_settings()
         )
 
     def permits(self, model: ModelSettings) -> bool:
